@@ -1,0 +1,137 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""Work-arounds for known upstream bugs, all in one place.
+
+Each fix is idempotent, applied once by ``import mmamr`` (before anything
+from ``mmaction.models`` is imported), and has a test in
+``tests/test_compat.py`` that fails without it. Delete a fix once the
+versions we support no longer need it.
+"""
+import importlib
+import importlib.util
+import os.path as osp
+import sys
+import types
+
+import torch
+
+_APPLIED = set()
+
+
+def _once(fix):
+    """Run ``fix`` at most once per process."""
+
+    def wrapper():
+        if fix.__name__ not in _APPLIED:
+            fix()
+            _APPLIED.add(fix.__name__)
+
+    wrapper.__name__ = fix.__name__
+    wrapper.__doc__ = fix.__doc__
+    return wrapper
+
+
+@_once
+def alias_importlib_metadata() -> None:
+    """Provide ``importlib_metadata`` when it is not installed.
+
+    ``mmaction.utils.dependency`` imports the back-port ``importlib_metadata``
+    without declaring it. The standard library's ``importlib.metadata`` has
+    the two names it uses (``distribution``, ``PackageNotFoundError``).
+    """
+    try:
+        import importlib_metadata  # noqa: F401
+    except ImportError:
+        sys.modules['importlib_metadata'] = importlib.import_module(
+            'importlib.metadata')
+
+
+def _missing_drn_package() -> bool:
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    root = list(spec.submodule_search_locations)[0]
+    return not osp.exists(
+        osp.join(root, 'models', 'localizers', 'drn', 'drn.py'))
+
+
+@_once
+def stub_missing_drn_localizer() -> None:
+    """Stand in for ``mmaction.models.localizers.drn``, absent from the wheel.
+
+    The mmaction2 1.2.0 wheel on the package registry lacks that sub-package
+    (upstream issue 2714), so ``import mmaction.models`` fails. We register
+    empty modules under its names whose ``DRN`` raises when built: DRN
+    (temporal grounding) is unusable in such an install anyway, and every
+    other model imports again.
+    """
+    if not _missing_drn_package():
+        return
+
+    class DRN:  # noqa: D401 - a placeholder, never a working model
+        """Placeholder for the DRN localizer missing from the wheel."""
+
+        def __init__(self, *args, **kwargs):
+            raise ImportError(
+                'mmaction.models.localizers.drn is missing from the installed '
+                'mmaction2 wheel (upstream issue 2714); install mmaction2 '
+                'from source to use DRN.')
+
+    package = types.ModuleType('mmaction.models.localizers.drn')
+    package.__path__ = []
+    module = types.ModuleType('mmaction.models.localizers.drn.drn')
+    module.DRN = DRN
+    package.drn = module
+    package.DRN = DRN
+    sys.modules.setdefault(package.__name__, package)
+    sys.modules.setdefault(module.__name__, module)
+
+
+def _load_local_checkpoint(filename, map_location=None):
+    """mmengine's local loader, with ``weights_only=False`` made explicit."""
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+@_once
+def load_checkpoints_with_pickled_state() -> None:
+    """Let mmengine load its own checkpoints under PyTorch >= 2.6.
+
+    mmengine 0.10.x calls ``torch.load`` without ``weights_only``; PyTorch 2.6
+    changed that default to ``True``, which refuses the message hub and
+    numpy objects mmengine stores, so ``--resume`` and ``load_from`` fail.
+    We re-register mmengine's loader for local paths with the old default.
+    Only load checkpoints you trust: unpickling can run code, as it always
+    did with mmengine before PyTorch 2.6.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_local_checkpoint, force=True)
+
+
+@_once
+def init_dist_without_cuda() -> None:
+    """Let mmengine's ``pytorch`` launcher initialise on CPU-only machines.
+
+    ``mmengine.dist.utils._init_dist_pytorch`` calls ``torch.cuda.set_device``
+    unconditionally, which fails without CUDA. When CUDA is absent we skip
+    only that call; the process group is created exactly as before (the
+    configs choose ``gloo`` on CPU, see ``mmamr.utils.setup_dist_cfg``).
+    """
+    import mmengine.dist.utils as dist_utils
+    original = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available():
+            return original(backend, init_backend=init_backend, **kwargs)
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+
+def apply_all() -> None:
+    """Apply every fix; called by ``import mmamr``."""
+    alias_importlib_metadata()
+    stub_missing_drn_localizer()
+    load_checkpoints_with_pickled_state()
+    init_dist_without_cuda()

@@ -1,0 +1,1 @@
+# Copyright (c) mmamr contributors. All rights reserved.

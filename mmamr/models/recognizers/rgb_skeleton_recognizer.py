@@ -1,0 +1,269 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+from mmaction.registry import MODELS
+from mmaction.utils import ConfigType, OptConfigType, SampleList
+from mmengine.model import BaseModel
+from torch import nn
+
+from ..backbones.staged_backbone import StagedBackbone
+
+MODALITIES = ('rgb', 'skeleton')
+# Dimensions of one clip, without batch and view axes: RGB [C, T, H, W],
+# skeleton [M, T, V, C].
+_CLIP_DIMS = dict(rgb=4, skeleton=4)
+
+
+@MODELS.register_module()
+class RGBSkeletonRecognizer(BaseModel):
+    """Two-stream RGB + skeleton recognizer with late fusion.
+
+    Each branch is a :class:`StagedBackbone`; the branches run stage by
+    stage so that modules registered with :meth:`add_between_stages` (AMR)
+    can act on both branches' hidden maps at the same depth. The pooled
+    features of the branches are concatenated (RGB first) and classified
+    by ``cls_head`` (:class:`FusionHead` by default). Either branch may be
+    omitted for the unimodal baselines.
+
+    Inputs arrive *un-normalised*: RGB in [0, 1] (the data preprocessor
+    divides by 255) and the skeleton in the units of the skeleton pipeline
+    (about [0, 1] per axis). The mean/std normalisation of RGB happens
+    here, differentiably, so that an attack perturbs raw intensities and
+    its ε means grey levels (DESIGN.md D5).
+
+    Args:
+        cls_head (dict): Head config. ``in_channels`` is inferred from the
+            backbones when omitted.
+        rgb_backbone (dict, optional): RGB branch config, e.g.
+            ``dict(type='InceptionI3D')``. Takes ``[N, 3, T, H, W]``.
+        skeleton_backbone (dict, optional): Skeleton branch config, e.g.
+            ``dict(type='HCN')``. Takes ``[N, M, T, V, C]``.
+        rgb_mean (sequence[float]): Per-channel mean in [0, 1] units.
+            Defaults to ImageNet's.
+        rgb_std (sequence[float]): Per-channel std in [0, 1] units.
+        data_preprocessor (dict, optional): Defaults to a
+            ``MultiModalDataPreprocessor`` that stacks the batch, casts to
+            float and scales RGB to [0, 1].
+        train_cfg, test_cfg (dict, optional): Kept for mmaction2 parity.
+        init_cfg (dict, optional): Weight init config.
+    """
+
+    def __init__(self,
+                 cls_head: ConfigType,
+                 rgb_backbone: OptConfigType = None,
+                 skeleton_backbone: OptConfigType = None,
+                 rgb_mean: Sequence[float] = (0.485, 0.456, 0.406),
+                 rgb_std: Sequence[float] = (0.229, 0.224, 0.225),
+                 data_preprocessor: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = self.default_data_preprocessor(
+                rgb=rgb_backbone is not None,
+                skeleton=skeleton_backbone is not None)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        configs = dict(rgb=rgb_backbone, skeleton=skeleton_backbone)
+        self.branches = nn.ModuleDict()
+        for modality, cfg in configs.items():
+            if cfg is None:
+                continue
+            backbone = MODELS.build(cfg)
+            if not isinstance(backbone, StagedBackbone):
+                raise TypeError(
+                    f'{modality}_backbone {type(backbone).__name__} must '
+                    'implement mmamr StagedBackbone; wrap mmaction2 ResNet3d '
+                    'backbones in StagedResNet3d.')
+            self.branches[modality] = backbone
+        if not self.branches:
+            raise ValueError('RGBSkeletonRecognizer needs at least one of '
+                             'rgb_backbone and skeleton_backbone.')
+        feat_dims = {m: b.feat_dim for m, b in self.branches.items()}
+        head_cfg = dict(cls_head)
+        in_channels = head_cfg.setdefault('in_channels',
+                                          sum(feat_dims.values()))
+        if in_channels != sum(feat_dims.values()):
+            raise ValueError(
+                f'cls_head.in_channels={in_channels}, but the branch '
+                f'features {feat_dims} add up to {sum(feat_dims.values())}.')
+        self.cls_head = MODELS.build(head_cfg)
+        self.register_buffer(
+            'rgb_mean', torch.tensor(rgb_mean).view(-1, 1, 1, 1), False)
+        self.register_buffer(
+            'rgb_std', torch.tensor(rgb_std).view(-1, 1, 1, 1), False)
+        # depth (1 = after the deepest stage) -> module mapping the dict of
+        # both branches' hidden maps to a new dict; filled by AMR.
+        self.between_stages = nn.ModuleDict()
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+    @staticmethod
+    def default_data_preprocessor(rgb: bool = True,
+                                  skeleton: bool = True) -> Dict:
+        """Stack, cast to float and scale RGB from [0, 255] to [0, 1]."""
+        preprocessors = dict()
+        if rgb:
+            preprocessors['rgb'] = dict(
+                type='ActionDataPreprocessor',
+                mean=[0., 0., 0.],
+                std=[255., 255., 255.],
+                format_shape='NCTHW')
+        if skeleton:
+            preprocessors['skeleton'] = dict(
+                type='ActionDataPreprocessor', format_shape='NCTHW')
+        return dict(
+            type='MultiModalDataPreprocessor', preprocessors=preprocessors)
+
+    @property
+    def modalities(self) -> Tuple[str, ...]:
+        """Modalities this model consumes, in fusion order."""
+        return tuple(m for m in MODALITIES if m in self.branches)
+
+    def add_between_stages(self, depth: int, module: nn.Module) -> None:
+        """Insert ``module`` after the ``depth``-th deepest stage of both
+        branches (``depth=1``: after the last stage).
+
+        ``module(dict(rgb=x_r, skeleton=x_s))`` must return a dict with the
+        same keys (the maps that continue forward).
+        """
+        for modality, backbone in self.branches.items():
+            backbone.check_stage_count(
+                depth, f'A module at depth {depth} ({modality} branch)')
+        self.between_stages[str(depth)] = module
+
+    def split_views(self, inputs: Dict[str, torch.Tensor]
+                    ) -> Tuple[Dict[str, torch.Tensor], int, int]:
+        """Fold the view axis into the batch, without touching ``inputs``.
+
+        Args:
+            inputs (dict): ``rgb`` ``[N, V, 3, T, H, W]`` or
+                ``[N, 3, T, H, W]``; ``skeleton`` ``[N, V, M, T, J, C]`` or
+                ``[N, M, T, J, C]``.
+
+        Returns:
+            tuple: the folded inputs ``[N * V, ...]``, ``N`` and ``V``.
+        """
+        missing = [m for m in self.modalities if m not in inputs]
+        if missing:
+            raise KeyError(f'{type(self).__name__} needs inputs {missing}; '
+                           f'got {sorted(inputs)}.')
+        folded, batch, views = dict(), None, None
+        for modality in self.modalities:
+            x = inputs[modality]
+            if x.dim() == _CLIP_DIMS[modality] + 1:
+                x = x.unsqueeze(1)
+            if x.dim() != _CLIP_DIMS[modality] + 2:
+                raise ValueError(f'{modality} input has shape '
+                                 f'{tuple(x.shape)}; expected '
+                                 f'{_CLIP_DIMS[modality] + 1} or '
+                                 f'{_CLIP_DIMS[modality] + 2} dims.')
+            if batch is None:
+                batch, views = x.shape[:2]
+            elif tuple(x.shape[:2]) != (batch, views):
+                raise ValueError('RGB and skeleton inputs disagree on batch '
+                                 f'and view sizes: {tuple(x.shape[:2])} vs '
+                                 f'{(batch, views)}.')
+            folded[modality] = x.flatten(0, 1)
+        return folded, batch, views
+
+    def normalize(self, inputs: Dict[str, torch.Tensor]
+                  ) -> Dict[str, torch.Tensor]:
+        """Differentiable per-modality normalisation (RGB mean/std)."""
+        out = dict(inputs)
+        if 'rgb' in out:
+            out['rgb'] = (out['rgb'] - self.rgb_mean) / self.rgb_std
+        return out
+
+    def forward_stages(self, maps: Dict[str, torch.Tensor]
+                       ) -> Dict[str, torch.Tensor]:
+        """Run both branches' stages, pausing where a module sits between.
+
+        Args:
+            maps (dict): Stem outputs per modality.
+
+        Returns:
+            dict: The last stage's output per modality.
+        """
+        maps = dict(maps)
+        done = {m: 0 for m in maps}
+        depths = sorted((int(d) for d in self.between_stages), reverse=True)
+        for depth in depths + [0]:
+            for modality in maps:
+                backbone = self.branches[modality]
+                stop = backbone.num_stages - depth
+                for index in range(done[modality], stop):
+                    maps[modality] = backbone.forward_stage(
+                        index, maps[modality])
+                done[modality] = stop
+            if depth:
+                maps = self.between_stages[str(depth)](maps)
+        return maps
+
+    def extract_feat(self, inputs: Dict[str, torch.Tensor]
+                     ) -> Tuple[torch.Tensor, int, int]:
+        """Fused features of a batch.
+
+        Args:
+            inputs (dict): Un-normalised inputs (see :meth:`split_views`).
+
+        Returns:
+            tuple: features ``[N * V, D]`` (RGB then skeleton), ``N``, ``V``.
+        """
+        folded, batch, views = self.split_views(inputs)
+        folded = self.normalize(folded)
+        maps = {
+            m: self.branches[m].forward_stem(x)
+            for m, x in folded.items()
+        }
+        maps = self.forward_stages(maps)
+        feats = [self.branches[m].forward_head(maps[m])
+                 for m in self.modalities]
+        return torch.cat(feats, dim=1), batch, views
+
+    def loss(self, inputs: Dict[str, torch.Tensor],
+             data_samples: SampleList) -> Dict[str, torch.Tensor]:
+        """Classification loss of a batch (one view per sample)."""
+        feats, _, views = self.extract_feat(inputs)
+        if views != 1:
+            raise ValueError(f'Training expects one view per sample, got '
+                             f'{views}; use num_clips=1 in train pipelines.')
+        return self.cls_head.loss(feats, data_samples)
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: SampleList) -> SampleList:
+        """Predictions, averaged over views as ``cls_head`` configures."""
+        feats, _, _ = self.extract_feat(inputs)
+        return self.cls_head.predict(feats, data_samples)
+
+    def logits(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Class scores ``[N, K]``, the mean of the views' scores.
+
+        This is the differentiable ``model(inputs) -> logits`` map that
+        attacks use.
+        """
+        feats, batch, views = self.extract_feat(inputs)
+        return self.cls_head(feats).view(batch, views, -1).mean(dim=1)
+
+    def forward(self,
+                inputs: Dict[str, torch.Tensor],
+                data_samples: Optional[SampleList] = None,
+                mode: str = 'tensor') -> object:
+        """Dispatch like every mmengine model.
+
+        Args:
+            inputs (dict): ``dict(rgb=..., skeleton=...)`` as produced by
+                the data preprocessor.
+            data_samples (list[ActionDataSample], optional): Annotations.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'`` (logits
+                ``[N, K]``).
+        """
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.logits(inputs)
+        raise RuntimeError(f'Invalid mode "{mode}"; use loss, predict or '
+                           'tensor.')
