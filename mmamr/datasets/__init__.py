@@ -1,1 +1,10 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+from .rgb_skeleton_dataset import RGBSkeletonDataset
+from .transforms import (FormatSkeletonInput, NormalizeSkeleton,
+                         PackRGBSkeletonInputs, RGBSkeletonDecode,
+                         RGBSkeletonSampleFrames)
+
+__all__ = [
+    'RGBSkeletonDataset', 'FormatSkeletonInput', 'NormalizeSkeleton',
+    'PackRGBSkeletonInputs', 'RGBSkeletonDecode', 'RGBSkeletonSampleFrames'
+]

@@ -84,25 +84,27 @@ class HCN(StagedBackbone):
         fc7_channels (int): Output width of fc7, i.e. ``feat_dim``. 256 in
             the paper, 512 in the PyTorch port. Defaults to 256.
         dropout (float): Ratio of every dropout layer. Defaults to 0.5.
-        init_cfg (dict or list[dict], optional): Initialization config.
-            Defaults to Xavier-uniform for convolutions and fc7, as in HCN.
+        init_cfg (dict or list[dict], optional): Initialization config;
+            ``None`` means Xavier-uniform for convolutions and fc7, as in
+            HCN. Defaults to None.
     """
 
     num_stages = 3
 
-    def __init__(
-        self,
-        in_channels: int = 3,
-        num_joints: int = 25,
-        num_person: int = 2,
-        clip_len: int = 32,
-        base_channels: int = 64,
-        fc7_channels: int = 256,
-        dropout: float = 0.5,
-        init_cfg: Optional[Union[Dict, List[Dict]]] = dict(
-            type='Xavier', layer=['Conv2d', 'Linear'],
-            distribution='uniform')
-    ) -> None:
+    def __init__(self,
+                 in_channels: int = 3,
+                 num_joints: int = 25,
+                 num_person: int = 2,
+                 clip_len: int = 32,
+                 base_channels: int = 64,
+                 fc7_channels: int = 256,
+                 dropout: float = 0.5,
+                 init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
+        if init_cfg is None:
+            init_cfg = dict(
+                type='Xavier',
+                layer=['Conv2d', 'Linear'],
+                distribution='uniform')
         super().__init__(init_cfg=init_cfg)
         # Four 2x poolings must leave at least one cell on both axes.
         if clip_len < 16 or base_channels < 32:
@@ -119,8 +121,7 @@ class HCN(StagedBackbone):
         width = base_channels
         self.position_stream = HCNStream(in_channels, num_joints, width,
                                          dropout)
-        self.motion_stream = HCNStream(in_channels, num_joints, width,
-                                       dropout)
+        self.motion_stream = HCNStream(in_channels, num_joints, width, dropout)
         self.conv5 = nn.Sequential(
             nn.Conv2d(2 * width, 2 * width, kernel_size=3, padding=1),
             nn.ReLU(), nn.Dropout2d(dropout), nn.MaxPool2d(2))
@@ -157,8 +158,7 @@ class HCN(StagedBackbone):
             # (bilinear along time) so both streams align.
             motion = x[:, :, 1:] - x[:, :, :-1]
             motion = F.interpolate(
-                motion, size=x.shape[2:], mode='bilinear',
-                align_corners=False)
+                motion, size=x.shape[2:], mode='bilinear', align_corners=False)
             return torch.cat(
                 [self.position_stream(x),
                  self.motion_stream(motion)], dim=1)

@@ -1,4 +1,6 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+from typing import Optional
+
 import torch
 from mmaction.models.heads.base import BaseHead
 from mmaction.registry import MODELS
@@ -21,8 +23,11 @@ class FusionHead(BaseHead):
             recognizer fills it in from its backbones when omitted.
         dropout_ratio (float): Dropout before the FC. Defaults to 0.5.
         init_std (float): Std of the FC's normal init. Defaults to 0.01.
-        **kwargs: Passed to :class:`BaseHead` (``loss_cls``,
-            ``average_clips``, ``topk``, ...).
+        average_clips (str, optional): How scores of several views of a
+            sample are averaged at test time: ``'prob'`` (softmax, the
+            default), ``'score'`` or None (no averaging).
+        **kwargs: Passed to :class:`BaseHead` (``loss_cls``, ``topk``,
+            ``label_smooth_eps``, ...).
     """
 
     def __init__(self,
@@ -30,8 +35,13 @@ class FusionHead(BaseHead):
                  in_channels: int,
                  dropout_ratio: float = 0.5,
                  init_std: float = 0.01,
+                 average_clips: Optional[str] = 'prob',
                  **kwargs) -> None:
-        super().__init__(num_classes, in_channels, **kwargs)
+        super().__init__(
+            num_classes,
+            in_channels,
+            average_clips=average_clips,
+            **kwargs)
         self.init_std = init_std
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio else None
         self.fc_cls = nn.Linear(in_channels, num_classes)

@@ -4,7 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, ModuleDict
 from torch import nn
 
 from ..backbones.staged_backbone import StagedBackbone
@@ -63,10 +63,15 @@ class RGBSkeletonRecognizer(BaseModel):
             data_preprocessor = self.default_data_preprocessor(
                 rgb=rgb_backbone is not None,
                 skeleton=skeleton_backbone is not None)
+        if isinstance(data_preprocessor, dict):
+            # Built here: mmengine's BaseModel would look in its own
+            # registry, which lacks mmaction's preprocessors.
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         configs = dict(rgb=rgb_backbone, skeleton=skeleton_backbone)
-        self.branches = nn.ModuleDict()
+        # mmengine's ModuleDict, so that init_weights reaches the backbones.
+        self.branches = ModuleDict()
         for modality, cfg in configs.items():
             if cfg is None:
                 continue
@@ -95,7 +100,7 @@ class RGBSkeletonRecognizer(BaseModel):
             'rgb_std', torch.tensor(rgb_std).view(-1, 1, 1, 1), False)
         # depth (1 = after the deepest stage) -> module mapping the dict of
         # both branches' hidden maps to a new dict; filled by AMR.
-        self.between_stages = nn.ModuleDict()
+        self.between_stages = ModuleDict()
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
 
@@ -189,15 +194,16 @@ class RGBSkeletonRecognizer(BaseModel):
         maps = dict(maps)
         done = {m: 0 for m in maps}
         depths = sorted((int(d) for d in self.between_stages), reverse=True)
-        for depth in depths + [0]:
+        for depth in depths + [None]:
             for modality in maps:
                 backbone = self.branches[modality]
-                stop = backbone.num_stages - depth
+                # Depth d sits after stage index num_stages - d.
+                stop = backbone.num_stages - (depth or 1) + 1
                 for index in range(done[modality], stop):
                     maps[modality] = backbone.forward_stage(
                         index, maps[modality])
                 done[modality] = stop
-            if depth:
+            if depth is not None:
                 maps = self.between_stages[str(depth)](maps)
         return maps
 
