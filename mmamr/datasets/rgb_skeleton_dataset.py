@@ -102,8 +102,7 @@ class RGBSkeletonDataset(BaseActionDataset):
         super().__init__(
             ann_file,
             pipeline=pipeline,
-            data_prefix=dict(video='') if data_prefix is None else
-            data_prefix,
+            data_prefix=dict(video='') if data_prefix is None else data_prefix,
             modality=modality,
             **kwargs)
 
@@ -129,9 +128,7 @@ class RGBSkeletonDataset(BaseActionDataset):
                     f'Split {self.split!r} is not in {self.ann_file}; '
                     f'available: {sorted(splits)}')
             wanted = set(splits[self.split])
-            annotations = [
-                x for x in annotations if x['frame_dir'] in wanted
-            ]
+            annotations = [x for x in annotations if x['frame_dir'] in wanted]
         return [self._resolve(info) for info in annotations]
 
     def _resolve(self, info: Dict) -> Dict:
@@ -151,8 +148,8 @@ class RGBSkeletonDataset(BaseActionDataset):
                 raise KeyError(
                     f'Sample {name!r} in {self.ann_file} has no '
                     f"'video' but modality {self.modality!r} needs RGB.")
-            filename = osp.join(self.data_prefix.get('video', ''),
-                                info['video'])
+            filename = osp.join(
+                self.data_prefix.get('video', ''), info['video'])
             if not osp.isfile(filename):
                 raise FileNotFoundError(
                     f'Video {filename} of sample {name!r} does not exist.')

@@ -75,15 +75,14 @@ class NormalizeSkeleton(BaseTransform):
 
     def _bounds(self, results: Dict, num_axes: int):
         if not self.use_img_shape:
-            return (np.asarray(self.low, np.float32),
-                    np.asarray(self.high, np.float32))
+            return (np.asarray(self.low,
+                               np.float32), np.asarray(self.high, np.float32))
         if num_axes != 2:
             raise ValueError('use_img_shape needs 2-D keypoints (x, y), got '
                              f'{num_axes} coordinates per joint.')
         shape = results.get('skeleton_img_shape')
         height, width = results['img_shape'] if shape is None else shape
-        return (np.zeros(2, np.float32),
-                np.array([width, height], np.float32))
+        return (np.zeros(2, np.float32), np.array([width, height], np.float32))
 
     def transform(self, results: Dict) -> Dict:
         """Normalise ``results['keypoint']``; see the class docstring."""
@@ -97,8 +96,7 @@ class NormalizeSkeleton(BaseTransform):
                 keypoint = keypoint - first_body[present[0]]
         low, high = self._bounds(results, keypoint.shape[-1])
         keypoint = (keypoint - low) / (high - low)
-        results['keypoint'] = np.where(valid, keypoint,
-                                       0).astype(np.float32)
+        results['keypoint'] = np.where(valid, keypoint, 0).astype(np.float32)
         return results
 
     def __repr__(self) -> str:

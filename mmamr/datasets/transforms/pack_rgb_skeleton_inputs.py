@@ -33,11 +33,14 @@ class PackRGBSkeletonInputs(PackActionInputs):
             Defaults to ``()``.
     """
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('frame_dir', 'img_shape'),
-                 algorithm_keys: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = ('frame_dir', 'img_shape'),
+        algorithm_keys: Sequence[str] = ()
+    ) -> None:
         super().__init__(
-            collect_keys=(), meta_keys=meta_keys,
+            collect_keys=(),
+            meta_keys=meta_keys,
             algorithm_keys=algorithm_keys)
 
     def transform(self, results: Dict) -> Dict:

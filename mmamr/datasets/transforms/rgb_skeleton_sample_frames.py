@@ -14,16 +14,21 @@ class RGBSkeletonSampleFrames(MMUniformSampleFrames):
 
     mmaction2's :class:`MMUniformSampleFrames` (the sampler of RGBPoseConv3D)
     splits the whole sample, ``[0, total_frames)``, into ``clip_len``
-    equal segments per modality and takes one frame per segment: the middle
-    of the window is covered identically whatever ``T_R`` and ``T_S`` are.
+    equal segments per modality and takes one frame per segment, so both
+    modalities span the same window whatever ``T_R`` and ``T_S`` are.
     Training jitters the frame inside each segment; test mode is
     deterministic (fixed seed). ``total_frames`` is the skeleton's frame
     count; a longer video's trailing frames are never sampled.
 
-    One change: a sample shorter than ``clip_len`` is stretched (frames
-    repeated in order, ``i * total_frames // clip_len``) instead of looped
-    from a random start, which in training would give each modality a
-    different cyclic shift, i.e. different windows.
+    The parent's rules for short samples are replaced, because they break
+    the shared window: below ``clip_len`` frames it loops from a random
+    start (a different cyclic shift per modality in training), and below
+    ``2 * clip_len`` it drops random frames (the clip may end well before
+    the sample does). Here any sample of at least ``clip_len`` frames uses
+    the segments above, and a shorter one is stretched (frames repeated in
+    order, ``i * total_frames // clip_len``). Test mode draws its offsets
+    from a private seeded generator instead of reseeding numpy's global
+    one.
 
     Required keys: ``total_frames``, ``modality``.
     Added keys: ``RGB_inds`` (``[num_clips * T_R]``), ``Pose_inds``
@@ -55,19 +60,29 @@ class RGBSkeletonSampleFrames(MMUniformSampleFrames):
             test_mode=test_mode,
             seed=seed)
 
-    def _stretch(self, num_frames: int, clip_len: int) -> np.ndarray:
-        inds = np.arange(clip_len) * num_frames // clip_len
-        return np.tile(inds, self.num_clips)
+    @staticmethod
+    def _uniform(num_frames: int, clip_len: int,
+                 rng: np.random.RandomState) -> np.ndarray:
+        """One frame per segment, at a random offset inside it."""
+        if num_frames < clip_len:
+            return np.arange(clip_len) * num_frames // clip_len
+        bounds = np.arange(clip_len + 1) * num_frames // clip_len
+        return bounds[:-1] + rng.randint(np.diff(bounds))
 
     def _get_train_clips(self, num_frames: int, clip_len: int) -> np.ndarray:
-        if num_frames < clip_len:
-            return self._stretch(num_frames, clip_len)
-        return super()._get_train_clips(num_frames, clip_len)
+        return np.concatenate([
+            self._uniform(num_frames, clip_len, np.random)
+            for _ in range(self.num_clips)
+        ])
 
     def _get_test_clips(self, num_frames: int, clip_len: int) -> np.ndarray:
-        if num_frames < clip_len:
-            return self._stretch(num_frames, clip_len)
-        return super()._get_test_clips(num_frames, clip_len)
+        # A private generator: deterministic without reseeding numpy's
+        # global one (which the parent class does).
+        rng = np.random.RandomState(self.seed)
+        return np.concatenate([
+            self._uniform(num_frames, clip_len, rng)
+            for _ in range(self.num_clips)
+        ])
 
     def transform(self, results: Dict) -> Dict:
         """Add ``RGB_inds`` / ``Pose_inds``; see the class docstring."""
