@@ -4,6 +4,8 @@
 # Skeleton: 32 frames of 2 bodies x 25 joints x (x, y, z), centred on the
 # spine-mid joint and mapped from [-1.5 m, 1.5 m] to [0, 1] per axis, so
 # an L-inf budget of 8/255 is about 9.4 cm for the skeleton.
+# No horizontal flip: it would mirror RGB but not the skeleton (and swap
+# left/right actions), so the two modalities would disagree.
 dataset_type = 'RGBSkeletonDataset'
 data_root = 'data/ntu60'
 ann_file = f'{data_root}/ntu60_3d_rgb.pkl'
@@ -22,7 +24,6 @@ train_pipeline = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='RandomResizedCrop'),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackRGBSkeletonInputs'),
 ]

@@ -1,0 +1,67 @@
+# The undefended I3D + HCN on the embedded synthetic dataset: the NTU
+# config with a small model and small clips, for CPUs (tools/quickstart.sh).
+_base_ = ['i3d_hcn_ntu.py']
+
+data_root = 'data/synthetic'
+ann_file = f'{data_root}/synthetic_3d_rgb.pkl'
+video_root = f'{data_root}/nturgb+d_rgb'
+clip_len = dict(RGB=16, Pose=32)
+image_size = 56
+skeleton_norm = dict(
+    type='NormalizeSkeleton', center_joint=1, low=-1.5, high=1.5)
+
+model = dict(
+    rgb_backbone=dict(type='InceptionI3D', width_multiplier=0.25),
+    skeleton_backbone=dict(
+        type='HCN', base_channels=32, fc7_channels=64, clip_len=32),
+    cls_head=dict(num_classes=10))
+
+train_pipeline = [
+    dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
+    dict(type='RGBSkeletonDecode'),
+    skeleton_norm,
+    dict(type='FormatSkeletonInput', num_person=2),
+    dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackRGBSkeletonInputs'),
+]
+val_pipeline = [
+    dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
+    dict(type='RGBSkeletonDecode'),
+    skeleton_norm,
+    dict(type='FormatSkeletonInput', num_person=2),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackRGBSkeletonInputs'),
+]
+test_pipeline = val_pipeline
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    dataset=dict(
+        ann_file=ann_file,
+        data_prefix=dict(video=video_root),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    dataset=dict(
+        ann_file=ann_file,
+        data_prefix=dict(video=video_root),
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+max_epochs = 15
+train_cfg = dict(max_epochs=max_epochs, val_interval=5)
+param_scheduler = [
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min=0,
+        by_epoch=True,
+        convert_to_iter_based=True)
+]
+default_hooks = dict(
+    logger=dict(interval=5), checkpoint=dict(interval=5, max_keep_ckpts=1))

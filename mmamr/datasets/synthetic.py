@@ -1,0 +1,506 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""A small synthetic RGB-skeleton dataset written in NTU RGB+D's raw format.
+
+Every class is one motion of the 25-joint NTU skeleton (NTU joint order,
+Kinect camera space: metres, ``x`` towards the subject's right when they
+face the camera, ``y`` up, ``z`` away from the camera). Per sample the
+motion varies in speed, amplitude, phase, body size, position, viewpoint
+(rotation about the vertical axis) and joint noise, and the frame count
+varies. The skeleton is written as ``<name>.skeleton`` exactly as Kinect
+v2 files are laid out, and rendered (limbs as lines, joints as dots) onto
+a cluttered, noisy background as ``<name>_rgb.avi`` (MJPG, 30 fps): both
+modalities carry the class, RGB carries more nuisance. Colour and depth
+pixel coordinates come from one pinhole camera of the video's size (a
+registered RGB-D sensor, unlike Kinect's separate 512x424 depth camera).
+
+Names are ``SsssCcccPpppRrrrAaaa``. Eight of ten subjects belong to NTU's
+X-Sub training subjects, so X-Sub splits about 80/20; cameras 1-3 face
+the subject from +45, 0 and -45 degrees as in NTU, so X-View splits too.
+
+Generation is deterministic per seed and per sample (a sample's random
+stream depends only on ``(seed, class, index)``), every file is written
+atomically, and a re-run skips samples whose files exist.
+"""
+import contextlib
+import multiprocessing
+from functools import partial
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from .ntu_converter import atomic_output, read_video_info, with_progress
+
+SKELETON_DIR = 'nturgb+d_skeletons'
+VIDEO_DIR = 'nturgb+d_rgb'
+LABEL_MAP = 'label_map.txt'
+FPS = 30
+# Eight NTU X-Sub training subjects and two validation subjects.
+SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 3, 6)
+CAMERA_YAW_DEG = {1: 45.0, 2: 0.0, 3: -45.0}
+BONES = ((0, 1), (1, 20), (2, 20), (3, 2), (4, 20), (5, 4), (6, 5), (7, 6),
+         (8, 20), (9, 8), (10, 9), (11, 10), (12, 0), (13, 12), (14, 13),
+         (15, 14), (16, 0), (17, 16), (18, 17), (19, 18), (21, 7), (22, 7),
+         (23, 11), (24, 11))
+# Segment lengths (metres) of a body of scale 1 (about 1.75 m tall).
+UPPER_ARM, FOREARM, HAND, HAND_TIP = 0.28, 0.25, 0.08, 0.07
+THIGH, SHIN, FOOT = 0.42, 0.40, 0.13
+HIP_DROP, HIP_HALF, SHOULDER_HALF = 0.05, 0.09, 0.17
+ANKLE_REST_Y = -(HIP_DROP + THIGH + SHIN)
+HALF_PI = np.pi / 2
+
+
+def _bump(ph: np.ndarray) -> np.ndarray:
+    """0 -> 1 -> 0 once per cycle: for one-shot motions such as bowing."""
+    return 0.5 - 0.5 * np.cos(ph)
+
+
+def _wave(side: str, ph, amp) -> dict:
+    return {
+        f'{side}_sh_elev': 1.9,
+        f'{side}_sh_azim': 0.3,
+        f'{side}_el_elev': np.pi - 0.25 + 0.45 * amp * np.sin(ph),
+        f'{side}_el_azim': 0.0
+    }
+
+
+def _raise_arms(ph, amp) -> dict:
+    elev = 0.12 + np.minimum(2.6 * amp, 2.9) * _bump(ph)
+    return {
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('sh_elev', elev), ('sh_azim', 0.2),
+                     ('el_elev', elev + 0.1), ('el_azim', 0.2))
+    }
+
+
+def _bend_legs(angle) -> dict:
+    """Thighs forward and shins back by ``angle``: a crouch."""
+    return {
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('hip_elev', angle), ('hip_azim', HALF_PI),
+                     ('knee_elev', angle), ('knee_azim', -HALF_PI))
+    }
+
+
+def _squat(ph, amp) -> dict:
+    g = _bump(ph)
+    out = _bend_legs(1.3 * amp * g)
+    out.update(pitch=0.35 * amp * g)
+    for s in 'lr':  # arms forward for balance
+        out.update({f'{s}_sh_elev': 0.12 + 1.3 * g, f'{s}_sh_azim': HALF_PI})
+    return out
+
+
+def _kick(side: str, ph, amp) -> dict:
+    k = np.maximum(0.0, np.sin(ph))**1.5
+    return {
+        f'{side}_hip_elev': 1.3 * amp * k,
+        f'{side}_hip_azim': HALF_PI,
+        f'{side}_knee_elev': 0.9 * amp * k,
+        f'{side}_knee_azim': HALF_PI,
+        'pitch': -0.1 * k
+    }
+
+
+def _clap(ph, amp) -> dict:
+    together = 0.5 + 0.5 * np.sin(ph)  # 1: forearms turned in, hands meet
+    forearm_azim = 1.0 + 1.6 * min(amp, 1.1) * together
+    return {
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('sh_elev', 1.1), ('sh_azim', HALF_PI - 0.2),
+                     ('el_elev', 1.5), ('el_azim', forearm_azim))
+    }
+
+
+def _bow(ph, amp) -> dict:
+    return dict(pitch=0.9 * amp * _bump(ph))
+
+
+def _jump(ph, amp) -> dict:
+    s = np.sin(ph)
+    crouch = 0.6 * amp * np.maximum(0.0, -s)
+    out = _bend_legs(crouch)
+    out.update(lift=0.22 * amp * np.maximum(0.0, s), pitch=0.3 * crouch)
+    for side in 'lr':  # arms swing up with the take-off
+        out.update({
+            f'{side}_sh_elev': 0.12 + 1.4 * np.maximum(0.0, s),
+            f'{side}_sh_azim': HALF_PI
+        })
+    return out
+
+
+def _side_step(ph, amp) -> dict:
+    spread = 0.3 * amp * np.abs(np.cos(ph))
+    out = dict(dx=0.3 * amp * np.sin(ph))
+    for s in 'lr':
+        out.update({
+            f'{s}_hip_elev': spread,
+            f'{s}_knee_elev': spread,
+            f'{s}_sh_elev': 0.35
+        })
+    return out
+
+
+def _punch_right(ph, amp) -> dict:
+    p = np.maximum(0.0, np.sin(ph)) * min(amp, 1.0)
+    out = {f'{s}_{j}': HALF_PI for s in 'lr' for j in ('sh_azim', 'el_azim')}
+    out.update(l_sh_elev=0.5, l_el_elev=2.4)  # left arm stays on guard
+    out.update(r_sh_elev=0.5 + 1.07 * p, r_el_elev=2.4 - 0.83 * p)
+    return out
+
+
+def _hands_on_head(ph, amp) -> dict:
+    g = _bump(ph) * min(amp, 1.0)
+    return {
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('sh_elev', 0.12 + 2.0 * g), ('sh_azim', 0.5),
+                     ('el_elev', 0.2 + 2.2 * g), ('el_azim', 0.3 + 2.6 * g))
+    }
+
+
+# name -> (pose function of (phase, amplitude), base frequency in Hz).
+MOTIONS = {
+    'wave left hand': (partial(_wave, 'l'), 1.5),
+    'wave right hand': (partial(_wave, 'r'), 1.5),
+    'raise both arms': (_raise_arms, 0.6),
+    'squat down': (_squat, 0.6),
+    'kick with left leg': (partial(_kick, 'l'), 0.8),
+    'kick with right leg': (partial(_kick, 'r'), 0.8),
+    'clap': (_clap, 1.5),
+    'bow': (_bow, 0.5),
+    'jump up': (_jump, 1.2),
+    'side step': (_side_step, 0.7),
+    'punch with right hand': (_punch_right, 1.2),
+    'put hands on head': (_hands_on_head, 0.6),
+}
+CLASS_NAMES = tuple(MOTIONS)
+_REST = dict(
+    pitch=0.0,
+    lift=0.0,
+    dx=0.0,
+    **{
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('sh_elev', 0.12), ('sh_azim', 0.3), ('el_elev', 0.2),
+                     ('el_azim', 1.2), ('hip_elev', 0.03), ('hip_azim', 0.0),
+                     ('knee_elev', 0.03), ('knee_azim', 0.0))
+    })
+
+
+def _limb(elev, azim, side: float, T: int) -> np.ndarray:
+    """Unit limb directions ``(T, 3)`` in the body frame.
+
+    ``elev`` is the angle from straight down; ``azim`` turns the limb from
+    outwards (0) to forwards (pi/2, i.e. -z) in the horizontal plane.
+    """
+    elev = np.broadcast_to(elev, (T, ))
+    azim = np.broadcast_to(azim, (T, ))
+    se = np.sin(elev)
+    return np.stack(
+        [side * se * np.cos(azim), -np.cos(elev), -se * np.sin(azim)], -1)
+
+
+def body_pose(angles: Dict[str, np.ndarray], T: int) -> np.ndarray:
+    """Joint positions ``(T, 25, 3)`` of a scale-1 body facing -z.
+
+    The spine base is at the origin at rest; the lower ankle stays on the
+    floor, then ``lift`` and ``dx`` move the whole body.
+    """
+    a = {**_REST, **angles}
+    J = np.zeros((T, 25, 3))
+    p = np.broadcast_to(a['pitch'], (T, ))
+    up = np.stack([np.zeros(T), np.cos(p), -np.sin(p)], -1)
+    right = np.array([1.0, 0.0, 0.0])
+    for j, h in ((1, 0.26), (20, 0.50), (2, 0.57), (3, 0.72)):
+        J[:, j] = h * up
+    forward = np.array([0.0, 0.0, -1.0])
+    arms = ((-1, 'l', (4, 5, 6, 7, 21, 22)), (1, 'r', (8, 9, 10, 11, 23, 24)))
+    for side, s, (sh, el, wr, hand, tip, thumb) in arms:
+        J[:, sh] = J[:, 20] + side * SHOULDER_HALF * right - 0.02 * up
+        upper = _limb(a[f'{s}_sh_elev'], a[f'{s}_sh_azim'], side, T)
+        fore = _limb(a[f'{s}_el_elev'], a[f'{s}_el_azim'], side, T)
+        J[:, el] = J[:, sh] + UPPER_ARM * upper
+        J[:, wr] = J[:, el] + FOREARM * fore
+        J[:, hand] = J[:, wr] + HAND * fore
+        J[:, tip] = J[:, hand] + HAND_TIP * fore
+        J[:, thumb] = J[:, wr] + 0.05 * fore + 0.03 * (forward - side * right)
+    legs = ((-1, 'l', (12, 13, 14, 15)), (1, 'r', (16, 17, 18, 19)))
+    for side, s, (hip, knee, ankle, foot) in legs:
+        J[:, hip] = [side * HIP_HALF, -HIP_DROP, 0.0]
+        thigh = _limb(a[f'{s}_hip_elev'], a[f'{s}_hip_azim'], side, T)
+        shin = _limb(a[f'{s}_knee_elev'], a[f'{s}_knee_azim'], side, T)
+        J[:, knee] = J[:, hip] + THIGH * thigh
+        J[:, ankle] = J[:, knee] + SHIN * shin
+        # The foot points forward, perpendicular to the shin.
+        f = forward - (shin @ forward)[:, None] * shin
+        f /= np.linalg.norm(f, axis=-1, keepdims=True) + 1e-9
+        J[:, foot] = J[:, ankle] + FOOT * f
+    ground = ANKLE_REST_Y - np.minimum(J[:, 14, 1], J[:, 18, 1])
+    J[:, :, 1] += (ground + np.broadcast_to(a['lift'], (T, )))[:, None]
+    J[:, :, 0] += np.broadcast_to(a['dx'], (T, ))[:, None]
+    return J
+
+
+def sample_name(index: int) -> Tuple[str, int, int]:
+    """Name prefix, camera and subject of a class's ``index``-th sample.
+
+    Subjects cycle with period 10 and cameras with period 3; as the periods
+    are coprime, 30 consecutive samples cover every (subject, camera) pair
+    once, then replications and setups advance. Any ``num_per_class`` that
+    is a multiple of 10 thus splits X-Sub exactly 80/20, and even a few
+    samples per class cover all three views.
+    """
+    subject = SUBJECTS[index % len(SUBJECTS)]
+    camera = index % 3 + 1
+    replication = index // (3 * len(SUBJECTS)) % 2 + 1
+    setup = index // (6 * len(SUBJECTS)) + 1
+    return (f'S{setup:03d}C{camera:03d}P{subject:03d}R{replication:03d}',
+            camera, subject)
+
+
+def make_skeleton(rng: np.random.Generator, label: int, camera: int,
+                  subject: int, num_frames: int) -> np.ndarray:
+    """Camera-space joints ``(T, 25, 3)`` of one sample of class ``label``.
+    """
+    fn, freq = MOTIONS[CLASS_NAMES[label]]
+    freq *= rng.uniform(0.75, 1.3)
+    phase = rng.uniform(
+        0, 2 * np.pi) + 2 * np.pi * freq * np.arange(num_frames) / FPS
+    J = body_pose(fn(phase, rng.uniform(0.75, 1.15)), num_frames)
+    # Each subject has a body size; it varies a little between recordings.
+    scale = (0.88 + 0.24 * (subject * 7 % 10) / 9) * rng.uniform(0.97, 1.03)
+    yaw = np.deg2rad(CAMERA_YAW_DEG[camera] + rng.uniform(-15, 15))
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    shift = [
+        rng.uniform(-0.35, 0.35),
+        rng.uniform(-0.2, -0.05),
+        rng.uniform(2.8, 3.6)
+    ]
+    J = scale * J @ rot.T + shift
+    return J + rng.normal(0, 0.008, J.shape)
+
+
+def project(xyz: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Pinhole projection of camera-space points to ``(H, W)`` pixels.
+
+    As in Kinect's (mirrored) colour frame, pixel x grows with x.
+    """
+    H, W = size
+    focal = 1.1 * H
+    z = xyz[..., 2]
+    return np.stack(
+        [W / 2 + focal * xyz[..., 0] / z, H / 2 - focal * xyz[..., 1] / z], -1)
+
+
+def skeleton_text(xyz: np.ndarray, body_id: int, size: Tuple[int, int]) -> str:
+    """Render joints ``(T, 25, 3)`` as ``.skeleton`` text (CRLF)."""
+    uv = project(xyz, size)
+
+    def fmt(v) -> str:
+        return ' '.join(f'{float(x):.7g}' for x in v)
+
+    lines = [str(len(xyz))]
+    for t in range(len(xyz)):
+        # leanY follows the trunk's forward tilt, as Kinect reports it.
+        trunk = xyz[t, 20] - xyz[t, 0]
+        lean_y = -trunk[2] / (np.linalg.norm(trunk) + 1e-9)
+        lines += ['1', f'{body_id} 0 1 1 1 1 0 0 {lean_y:.7g} 2', '25']
+        for j in range(25):
+            lines.append(f'{fmt(xyz[t, j])} {fmt(uv[t, j])} {fmt(uv[t, j])} '
+                         '0 0 0 0 2')
+    return '\r\n'.join(lines) + '\r\n'
+
+
+def _background(rng: np.random.Generator, size) -> np.ndarray:
+    """A float32 BGR background: tinted, textured and cluttered."""
+    H, W = size
+    img = np.empty((H, W, 3), np.float32)
+    img[:] = rng.uniform(30, 220, 3)
+    img += cv2.resize(
+        rng.normal(0, 25, (4, 4, 3)).astype(np.float32), (W, H),
+        interpolation=cv2.INTER_CUBIC)
+    img += rng.normal(0, 8, (H, W, 1)).astype(np.float32)
+    for _ in range(rng.integers(3, 7)):
+        _draw_shape(img, **_random_shape(rng, size))
+    return img * rng.uniform(0.6, 1.3)
+
+
+def _random_shape(rng: np.random.Generator, size) -> dict:
+    H, W = size
+    return dict(
+        round_=bool(rng.random() < 0.5),
+        center=rng.uniform(0, (W, H)),
+        extent=rng.uniform(0.05, 0.2) * H,
+        colour=tuple(float(v) for v in rng.uniform(0, 255, 3)))
+
+
+def _draw_shape(img, round_: bool, center, extent: float, colour) -> None:
+    x, y = center
+    if round_:
+        cv2.circle(img, (int(x), int(y)), int(extent), colour, -1)
+    else:
+        cv2.rectangle(img, (int(x - extent), int(y - extent / 2)),
+                      (int(x + extent), int(y + extent / 2)), colour, -1)
+
+
+def render_video(path: str, uv: np.ndarray, rng: np.random.Generator,
+                 size: Tuple[int, int]) -> None:
+    """Draw the projected skeleton ``(T, 25, 2)`` into an MJPG video.
+
+    Besides the static background, a distractor shape drifts across the
+    frame and each frame gets sensor noise and a brightness flicker, so
+    the RGB stream holds motion unrelated to the class.
+    """
+    H, W = size
+    background = _background(rng, size)
+    limb_colour = rng.uniform(0, 255, 3)
+    if abs(limb_colour.mean() - background.mean()) < 60:
+        limb_colour = 255 - limb_colour  # keep the body visible
+    joint_colour = tuple(float(v) for v in rng.uniform(0, 255, 3))
+    limb_colour = tuple(float(v) for v in limb_colour)
+    thick = max(1, round(H / 32))
+    distractor = _random_shape(rng, size)
+    velocity = rng.uniform(-1, 1, 2) * H / 40
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), FPS,
+                             (W, H))
+    if not writer.isOpened():
+        raise RuntimeError(f'{path}: cv2.VideoWriter cannot write MJPG')
+    pts = np.round(uv * 16).astype(np.int32)  # 4 fractional bits
+    try:
+        for t in range(len(uv)):
+            frame = background.copy()
+            _draw_shape(
+                frame, **{
+                    **distractor, 'center': distractor['center'] + t * velocity
+                })
+            for a, b in BONES:
+                cv2.line(
+                    frame,
+                    tuple(pts[t, a]),
+                    tuple(pts[t, b]),
+                    limb_colour,
+                    thick,
+                    cv2.LINE_AA,
+                    shift=4)
+            for p in pts[t]:
+                cv2.circle(
+                    frame,
+                    tuple(p),
+                    12 * thick,
+                    joint_colour,
+                    -1,
+                    cv2.LINE_AA,
+                    shift=4)
+            frame *= rng.uniform(0.97, 1.03)
+            frame += rng.normal(0, 4, frame.shape).astype(np.float32)
+            writer.write(np.clip(frame, 0, 255).astype(np.uint8))
+    finally:
+        writer.release()
+
+
+def _generate_sample(job: Tuple[int, int], out_dir: Path, seed: int,
+                     size: Tuple[int, int], frame_range: Tuple[int,
+                                                               int]) -> str:
+    """Write one sample's missing files; return its name."""
+    label, index = job
+    prefix, camera, subject = sample_name(index)
+    name = f'{prefix}A{label + 1:03d}'
+    skel_path = out_dir / SKELETON_DIR / f'{name}.skeleton'
+    video_path = out_dir / VIDEO_DIR / f'{name}_rgb.avi'
+    if skel_path.exists() and video_path.exists():
+        return name
+    # Separate streams, so either file can be regenerated alone and still
+    # match the other.
+    motion_seq, render_seq = np.random.SeedSequence([seed, label,
+                                                     index]).spawn(2)
+    rng = np.random.default_rng(motion_seq)
+    num_frames = int(rng.integers(frame_range[0], frame_range[1] + 1))
+    body_id = 2**56 + int(rng.integers(1000, 100000))  # Kinect-like uint64
+    xyz = make_skeleton(rng, label, camera, subject, num_frames)
+    if not skel_path.exists():
+        with atomic_output(skel_path) as tmp:
+            Path(tmp).write_bytes(
+                skeleton_text(xyz, body_id, size).encode('ascii'))
+    if not video_path.exists():
+        with atomic_output(video_path) as tmp:
+            render_video(tmp, project(xyz, size),
+                         np.random.default_rng(render_seq), size)
+            count = read_video_info(tmp)[0]
+            if count != num_frames:
+                raise RuntimeError(f'{video_path}: wrote {count} frames, '
+                                   f'expected {num_frames}')
+    return name
+
+
+def generate_synthetic(out_dir: str,
+                       seed: int = 0,
+                       num_classes: int = 10,
+                       num_per_class: int = 40,
+                       size: Tuple[int, int] = (64, 64),
+                       frame_range: Tuple[int, int] = (40, 80),
+                       workers: int = 1,
+                       progress: bool = False) -> List[str]:
+    """Write the synthetic dataset under ``out_dir``.
+
+    Layout: ``nturgb+d_skeletons/<name>.skeleton``,
+    ``nturgb+d_rgb/<name>_rgb.avi`` and ``label_map.txt`` (class names,
+    one per line, line ``i`` = label ``i``).
+
+    Args:
+        out_dir (str): Output folder (created if needed).
+        seed (int): Random seed. Defaults to 0.
+        num_classes (int): Classes, the first ``num_classes`` of
+            :data:`CLASS_NAMES` (at most 12). Defaults to 10.
+        num_per_class (int): Samples per class. Defaults to 40.
+        size (tuple[int, int]): Video ``(H, W)``. Defaults to (64, 64).
+        frame_range (tuple[int, int]): Inclusive range of frame counts.
+            Defaults to (40, 80).
+        workers (int): Parallel processes. Defaults to 1.
+        progress (bool): Show a progress bar. Defaults to False.
+
+    Returns:
+        list[str]: Sample names, class-major.
+    """
+    if not 1 <= num_classes <= len(CLASS_NAMES):
+        raise ValueError(f'num_classes must be in [1, {len(CLASS_NAMES)}], '
+                         f'got {num_classes}')
+    out = Path(out_dir)
+    for sub in (SKELETON_DIR, VIDEO_DIR):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        # Temporaries of an interrupted run (see atomic_output).
+        for tmp in (out / sub).glob('.*.tmp-*'):
+            tmp.unlink()
+    jobs = [(c, i) for c in range(num_classes) for i in range(num_per_class)]
+    fn = partial(
+        _generate_sample,
+        out_dir=out,
+        seed=seed,
+        size=tuple(size),
+        frame_range=tuple(frame_range))
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(multiprocessing.Pool(workers))
+            names = pool.imap(fn, jobs, chunksize=4)
+        else:
+            names = map(fn, jobs)
+        if progress:
+            names = with_progress(names, len(jobs))
+        names = list(names)
+    with atomic_output(out / LABEL_MAP) as tmp:
+        Path(tmp).write_text(''.join(n + '\n'
+                                     for n in CLASS_NAMES[:num_classes]))
+    return names
+
+
+def load_label_map(path: str) -> List[str]:
+    """Class names of a label-map file, one per line."""
+    return [
+        line.strip() for line in Path(path).read_text().splitlines()
+        if line.strip()
+    ]
