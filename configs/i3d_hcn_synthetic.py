@@ -53,7 +53,14 @@ val_dataloader = dict(
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-max_epochs = 15
+# A deliberate departure from the paper's SGD schedule: these tiny models
+# start from scratch on 800 clips, where SGD (lr 0.01 to 0.2) sat at chance
+# for 15 epochs (HCN has no normalisation layers) and Adam gets past 80%
+# within the quickstart's budget. The NTU configs keep the paper's SGD.
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='Adam', lr=1e-3),
+    clip_grad=dict(max_norm=40, norm_type=2))
+max_epochs = 20
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 param_scheduler = [
     dict(

@@ -43,12 +43,23 @@ def parse_args():
         '--epochs', type=int, default=None, help='override training epochs')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
+    parser.add_argument(
+        '--num-per-class',
+        type=int,
+        default=100,
+        help='synthetic samples per class (10 classes, 80%% for training)')
     return parser.parse_args()
 
 
-def prepare_data(data_root: str, seed: int, workers: int) -> str:
+def prepare_data(data_root: str, seed: int, workers: int,
+                 num_per_class: int) -> str:
     """Generate (or reuse) the raw dataset and convert it; return the pkl."""
-    generate_synthetic(data_root, seed=seed, workers=workers, progress=True)
+    generate_synthetic(
+        data_root,
+        seed=seed,
+        num_per_class=num_per_class,
+        workers=workers,
+        progress=True)
     ann_file = osp.join(data_root, 'synthetic_3d_rgb.pkl')
     convert_ntu(
         osp.join(data_root, SKELETON_DIR),
@@ -82,7 +93,8 @@ def load_config(path: str, data_root: str, ann_file: str, work_dir: str,
 def main():
     args = parse_args()
     start = time.time()
-    ann_file = prepare_data(args.data_root, args.seed, args.workers)
+    ann_file = prepare_data(args.data_root, args.seed, args.workers,
+                            args.num_per_class)
     summary = dict()
     run_dir = osp.join(args.work_dir, 'none')
     cfg = load_config(

@@ -41,7 +41,7 @@ def test_logits_equal_manual_late_fusion_with_internal_normalisation():
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1, 1)
     rgb_feat = model.branches['rgb']((inputs['rgb'] - mean) / std)
-    skel_feat = model.branches['skeleton'](inputs['skeleton'])
+    skel_feat = model.branches['skeleton']((inputs['skeleton'] - 0.5) * 3)
     expected = model.cls_head.fc_cls(torch.cat([rgb_feat, skel_feat], 1))
     assert torch.allclose(model(inputs), expected, atol=1e-5)
 
@@ -122,7 +122,9 @@ def test_modules_between_stages_see_aligned_depths_and_act():
                                   model.rgb_std)]
     for i in range(1, rgb.num_stages):
         rgb_maps.append(rgb.forward_stage(i, rgb_maps[-1]))
-    skel_maps = [skel.forward_stage(0, skel.forward_stem(inputs['skeleton']))]
+    skel_maps = [
+        skel.forward_stage(0, skel.forward_stem(inputs['skeleton'] * 3 - 1.5))
+    ]
     for i in range(1, skel.num_stages):
         skel_maps.append(skel.forward_stage(i, skel_maps[-1]))
     # depth d sits after the d-th deepest stage of *each* branch.

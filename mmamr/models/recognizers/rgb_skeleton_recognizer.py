@@ -28,9 +28,10 @@ class RGBSkeletonRecognizer(BaseModel):
 
     Inputs arrive *un-normalised*: RGB in [0, 1] (the data preprocessor
     divides by 255) and the skeleton in the units of the skeleton pipeline
-    (about [0, 1] per axis). The mean/std normalisation of RGB happens
-    here, differentiably, so that an attack perturbs raw intensities and
-    its ε means grey levels (DESIGN.md D5).
+    (about [0, 1] per axis, see ``NormalizeSkeleton``). The mean/std
+    normalisation of both happens here, differentiably, so that an attack
+    perturbs raw inputs and its ε means grey levels for RGB and the same
+    fraction of the coordinate range for the skeleton (DESIGN.md D5).
 
     Args:
         cls_head (dict): Head config. ``in_channels`` is inferred from the
@@ -42,6 +43,12 @@ class RGBSkeletonRecognizer(BaseModel):
         rgb_mean (sequence[float]): Per-channel mean in [0, 1] units.
             Defaults to ImageNet's.
         rgb_std (sequence[float]): Per-channel std in [0, 1] units.
+        skeleton_mean (sequence[float]): Per-coordinate mean subtracted
+            from the skeleton. Defaults to 0.5 for (x, y, z).
+        skeleton_std (sequence[float]): Per-coordinate std. The default
+            1/3 undoes ``NormalizeSkeleton(low=-1.5, high=1.5)``, so the
+            backbone sees centred metres, the scale HCN was designed for,
+            while attacks work in the [0, 1] units.
         data_preprocessor (dict, optional): Defaults to a
             ``MultiModalDataPreprocessor`` that stacks the batch, casts to
             float and scales RGB to [0, 1].
@@ -55,6 +62,8 @@ class RGBSkeletonRecognizer(BaseModel):
                  skeleton_backbone: OptConfigType = None,
                  rgb_mean: Sequence[float] = (0.485, 0.456, 0.406),
                  rgb_std: Sequence[float] = (0.229, 0.224, 0.225),
+                 skeleton_mean: Sequence[float] = (0.5, 0.5, 0.5),
+                 skeleton_std: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -98,6 +107,11 @@ class RGBSkeletonRecognizer(BaseModel):
             'rgb_mean', torch.tensor(rgb_mean).view(-1, 1, 1, 1), False)
         self.register_buffer(
             'rgb_std', torch.tensor(rgb_std).view(-1, 1, 1, 1), False)
+        # Skeleton coordinates are the last axis of [N, M, T, V, C].
+        self.register_buffer('skeleton_mean', torch.tensor(skeleton_mean),
+                             False)
+        self.register_buffer('skeleton_std', torch.tensor(skeleton_std),
+                             False)
         # depth (1 = after the deepest stage) -> module mapping the dict of
         # both branches' hidden maps to a new dict; filled by AMR.
         self.between_stages = ModuleDict()
@@ -175,10 +189,13 @@ class RGBSkeletonRecognizer(BaseModel):
 
     def normalize(self, inputs: Dict[str, torch.Tensor]
                   ) -> Dict[str, torch.Tensor]:
-        """Differentiable per-modality normalisation (RGB mean/std)."""
+        """Differentiable per-modality mean/std normalisation."""
         out = dict(inputs)
         if 'rgb' in out:
             out['rgb'] = (out['rgb'] - self.rgb_mean) / self.rgb_std
+        if 'skeleton' in out:
+            out['skeleton'] = (out['skeleton'] -
+                               self.skeleton_mean) / self.skeleton_std
         return out
 
     def forward_stages(self, maps: Dict[str, torch.Tensor]
