@@ -10,11 +10,17 @@ image_size = 56
 skeleton_norm = dict(
     type='NormalizeSkeleton', center_joint=1, low=-1.5, high=1.5)
 
+# HCN's dropout 0.5 in four places (its NTU setting) kept this small HCN
+# near chance for 8 epochs on 800 clips; 0.1 reaches 99% skeleton-only in 7.
 model = dict(
     rgb_backbone=dict(type='InceptionI3D', width_multiplier=0.25),
     skeleton_backbone=dict(
-        type='HCN', base_channels=32, fc7_channels=64, clip_len=32),
-    cls_head=dict(num_classes=10))
+        type='HCN',
+        base_channels=32,
+        fc7_channels=64,
+        clip_len=32,
+        dropout=0.1),
+    cls_head=dict(num_classes=10, dropout_ratio=0.2))
 
 train_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
@@ -55,12 +61,12 @@ test_dataloader = val_dataloader
 
 # A deliberate departure from the paper's SGD schedule: these tiny models
 # start from scratch on 800 clips, where SGD (lr 0.01 to 0.2) sat at chance
-# for 15 epochs (HCN has no normalisation layers) and Adam gets past 80%
+# for 15 epochs (HCN has no normalisation layers) while Adam trains it
 # within the quickstart's budget. The NTU configs keep the paper's SGD.
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='Adam', lr=1e-3),
     clip_grad=dict(max_norm=40, norm_type=2))
-max_epochs = 20
+max_epochs = 15
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 param_scheduler = [
     dict(

@@ -1,0 +1,55 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""Smoke test of the benchmark scripts under ``benchmarks/``.
+
+Not a benchmark: tiny settings, only that the script runs end to end and
+reports every figure (the numbers themselves are machine-dependent).
+"""
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / 'benchmarks' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
+    bench = load_script('data_loading_vs_step')
+    out = tmp_path / 'out.json'
+    # 2 samples per class (20 clips, all X-Sub training subjects), batch
+    # 2, one worker and one thread: seconds, and robust to other load.
+    res = bench.main([
+        '--data-root',
+        str(tmp_path / 'data'), '--num-per-class', '2', '--batch-size', '2',
+        '--workers', '1', '--batches', '2', '--warmup', '1', '--threads', '1',
+        '--json',
+        str(out)
+    ])
+    assert (tmp_path / 'data' / bench.ANN_FILE).is_file()
+    assert res['batch_size'] == 2 and res['workers'] == 1
+    assert res['torch_threads'] == 1
+    for key in ('loading', 'loading_0_workers', 'step'):
+        assert res[key]['s_per_batch'] > 0
+        assert res[key]['samples_per_s'] > 0
+    assert res['loading']['workers'] == 1
+    assert res['loading_0_workers']['workers'] == 0
+    train = res['training']
+    assert train['s_per_iter'] >= train['data_s_per_iter'] >= 0
+    assert 0 <= train['wait_fraction'] <= 1
+    assert res['ratio'] > 0 and res['ratio_0_workers'] > 0
+    assert isinstance(res['bottleneck'], bool)
+    assert res['verdict'].startswith('VERDICT: data loading ')
+
+    printed = capsys.readouterr().out
+    assert '| data loading alone | 1 |' in printed
+    assert '| training step alone' in printed
+    assert '| training with the loader' in printed
+    assert 'torch.get_num_threads() = 1' in printed
+    assert res['verdict'] in printed
+    assert json.loads(out.read_text())['verdict'] == res['verdict']
