@@ -44,7 +44,6 @@ import sys
 import time
 from typing import Dict, Iterator, List, Optional
 
-import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
@@ -54,6 +53,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
 from mmengine.utils.dl_utils import set_multi_processing
 
+import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.datasets.ntu_converter import convert_ntu
 from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
                                       generate_synthetic)

@@ -1,4 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+# isort: skip_file
 """mmamr: adversarially robust RGB-skeleton action recognition (AMR).
 
 Importing the package applies the upstream fixes in :mod:`mmamr.compat`

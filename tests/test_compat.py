@@ -64,9 +64,10 @@ def test_mmaction_dependency_utils_without_importlib_metadata():
 
 
 def test_resume_checkpoint_with_message_hub_loads(tmp_path):
-    import mmamr  # noqa: F401
     from mmengine.logging import MessageHub
     from mmengine.runner.checkpoint import _load_checkpoint
+
+    import mmamr  # noqa: F401
 
     hub = MessageHub.get_instance('test_compat_hub')
     hub.update_scalar('train/loss', 1.5)

@@ -17,13 +17,14 @@ import os
 import os.path as osp
 import time
 
-import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.datasets.ntu_converter import convert_ntu
-from mmamr.datasets.synthetic import SKELETON_DIR, VIDEO_DIR, generate_synthetic
+from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
+                                      generate_synthetic)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

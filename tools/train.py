@@ -8,11 +8,11 @@ import argparse
 import os
 import os.path as osp
 
-import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmaction.registry import RUNNERS
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.utils import setup_dist_cfg
 
 

@@ -1,10 +1,11 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-import mmamr  # noqa: F401  (registers and applies compat first)
 import pytest
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from torch import nn
+
+import mmamr  # noqa: F401  (registers the plugin, applies compat)
 
 N, T, SIZE, M, V = 2, 16, 32, 2, 25
 

@@ -128,10 +128,11 @@ def tail(text: str, chars: int = 6000) -> str:
     return text[-chars:]
 
 
-def run_tool(args: Sequence[str],
-             timeout: float = 240,
-             check: bool = True,
-             env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def run_tool(
+        args: Sequence[str],
+        timeout: float = 240,
+        check: bool = True,
+        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """Run a tool from the repository root; on failure show its output.
 
     ``args`` starts with ``tools/train.py`` style paths: ``.py`` tools run

@@ -22,8 +22,8 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import (DETERMINISTIC_MODEL, SEED, data_options,
-                      load_checkpoint, run_tool)
+from conftest import (DETERMINISTIC_MODEL, SEED, data_options, load_checkpoint,
+                      run_tool)
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +51,11 @@ def init_checkpoint(deterministic_config, tmp_path_factory):
     starting point makes the comparison about the training step only and
     gives the baseline for "the weights did change".
     """
-    import mmamr  # noqa: F401
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.runner import set_random_seed
+
+    import mmamr  # noqa: F401
     cfg = Config.fromfile(deterministic_config)
     set_random_seed(SEED)
     model = MODELS.build(cfg.model)

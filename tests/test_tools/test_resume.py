@@ -15,8 +15,8 @@ import shutil
 
 import pytest
 import torch
-from conftest import (DETERMINISTIC_MODEL, SEED, data_options,
-                      load_checkpoint, run_tool)
+from conftest import (DETERMINISTIC_MODEL, SEED, data_options, load_checkpoint,
+                      run_tool)
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ from typing import Dict, List, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from mmaction.registry import MODELS
+
 from .staged_backbone import StagedBackbone
 
 

@@ -5,9 +5,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmaction.registry import MODELS
 from torch.nn.modules.utils import _triple
 
-from mmaction.registry import MODELS
 from .staged_backbone import StagedBackbone
 
 # (name, branch widths: 1x1 | 1x1 -> 3x3x3 | 1x1 -> 3x3x3 | pool -> 1x1)

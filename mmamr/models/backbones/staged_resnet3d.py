@@ -3,8 +3,8 @@
 from typing import Dict, Optional
 
 import torch
-
 from mmaction.registry import MODELS
+
 from .staged_backbone import StagedBackbone
 
 
