@@ -171,3 +171,57 @@ def test_default_data_preprocessor_scales_rgb_to_unit_range():
     assert out['inputs']['rgb'].shape == (N, 1, 3, T, SIZE, SIZE)
     assert torch.allclose(out['inputs']['rgb'], torch.ones(1))
     assert out['inputs']['skeleton'].dtype == torch.float32
+
+
+class ScaleEach(nn.Module):
+    """A per-modality module between stages (like AMR's reweighting)."""
+
+    couples_modalities = False
+
+    def forward(self, maps):
+        return {m: 2 * x for m, x in maps.items()}
+
+
+class SwapEnergy(nn.Module):
+    """A module that mixes the branches (like a lateral connection)."""
+
+    def forward(self, maps):
+        rgb, skel = maps['rgb'], maps['skeleton']
+        return dict(rgb=rgb + skel.mean(), skeleton=skel + rgb.mean())
+
+
+def test_branch_features_then_fusion_equal_logits():
+    model = build()
+    model.add_between_stages(1, ScaleEach())
+    inputs = make_inputs(views=2)
+    feats, batch, views = model.branch_features(inputs)
+    assert (batch, views) == (N, 2)
+    assert torch.allclose(
+        model.fused_logits(feats, batch, views), model(inputs), atol=1e-6)
+
+
+def test_one_branch_runs_alone_when_branches_do_not_interact():
+    model = build()
+    model.add_between_stages(1, ScaleEach())
+    assert not model.branches_interact
+    inputs = make_inputs()
+    both, _, _ = model.branch_features(inputs)
+    skel_only, _, _ = model.branch_features(inputs, ['skeleton'])
+    assert set(skel_only) == {'skeleton'}
+    assert torch.allclose(skel_only['skeleton'], both['skeleton'], atol=1e-6)
+
+
+def test_coupled_branches_refuse_to_run_alone():
+    model = build()
+    model.add_between_stages(1, SwapEnergy())
+    assert model.branches_interact
+    with pytest.raises(RuntimeError, match='interact'):
+        model.branch_features(make_inputs(), ['skeleton'])
+    # Asking for every branch is still fine.
+    model.branch_features(make_inputs(), ['rgb', 'skeleton'])
+
+
+def test_unknown_modality_subset_is_a_clear_error():
+    model = build(rgb=False)
+    with pytest.raises(ValueError, match='no \\[\'rgb\'\\] branch'):
+        model.branch_features(make_inputs(), ['rgb'])

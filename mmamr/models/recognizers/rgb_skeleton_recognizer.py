@@ -145,14 +145,19 @@ class RGBSkeletonRecognizer(BaseModel):
         branches (``depth=1``: after the last stage).
 
         ``module(dict(rgb=x_r, skeleton=x_s))`` must return a dict with the
-        same keys (the maps that continue forward).
+        same keys (the maps that continue forward). A module whose output
+        map of each modality depends on that modality's input alone sets
+        ``couples_modalities = False`` and must then also accept a dict
+        holding only some modalities (see :attr:`branches_interact`).
         """
         for modality, backbone in self.branches.items():
             backbone.check_stage_count(
                 depth, f'A module at depth {depth} ({modality} branch)')
         self.between_stages[str(depth)] = module
 
-    def split_views(self, inputs: Dict[str, torch.Tensor]
+    def split_views(self,
+                    inputs: Dict[str, torch.Tensor],
+                    modalities: Optional[Sequence[str]] = None
                     ) -> Tuple[Dict[str, torch.Tensor], int, int]:
         """Fold the view axis into the batch, without touching ``inputs``.
 
@@ -160,16 +165,19 @@ class RGBSkeletonRecognizer(BaseModel):
             inputs (dict): ``rgb`` ``[N, V, 3, T, H, W]`` or
                 ``[N, 3, T, H, W]``; ``skeleton`` ``[N, V, M, T, J, C]`` or
                 ``[N, M, T, J, C]``.
+            modalities (sequence[str], optional): The modalities to fold.
+                Defaults to all of :attr:`modalities`.
 
         Returns:
             tuple: the folded inputs ``[N * V, ...]``, ``N`` and ``V``.
         """
-        missing = [m for m in self.modalities if m not in inputs]
+        modalities = self._check_modalities(modalities)
+        missing = [m for m in modalities if m not in inputs]
         if missing:
             raise KeyError(f'{type(self).__name__} needs inputs {missing}; '
                            f'got {sorted(inputs)}.')
         folded, batch, views = dict(), None, None
-        for modality in self.modalities:
+        for modality in modalities:
             x = inputs[modality]
             if x.dim() == _CLIP_DIMS[modality] + 1:
                 x = x.unsqueeze(1)
@@ -186,6 +194,17 @@ class RGBSkeletonRecognizer(BaseModel):
                                  f'{(batch, views)}.')
             folded[modality] = x.flatten(0, 1)
         return folded, batch, views
+
+    def _check_modalities(self, modalities: Optional[Sequence[str]]
+                          ) -> Tuple[str, ...]:
+        """Validate a modality subset; keep fusion order."""
+        if modalities is None:
+            return self.modalities
+        unknown = sorted(set(modalities) - set(self.modalities))
+        if unknown:
+            raise ValueError(f'{type(self).__name__} has no {unknown} '
+                             f'branch; it has {list(self.modalities)}.')
+        return tuple(m for m in self.modalities if m in modalities)
 
     def normalize(self, inputs: Dict[str, torch.Tensor]
                   ) -> Dict[str, torch.Tensor]:
@@ -224,6 +243,66 @@ class RGBSkeletonRecognizer(BaseModel):
                 maps = self.between_stages[str(depth)](maps)
         return maps
 
+    @property
+    def branches_interact(self) -> bool:
+        """Whether a branch's features can depend on the other's input.
+
+        False when every module between stages declares
+        ``couples_modalities = False`` (its output map of a modality is a
+        function of that modality's input map alone). Then
+        :meth:`branch_features` may run a subset of the branches, which
+        lets a single-modality attack reuse the other branch's features.
+        Unknown modules count as coupling, the safe default.
+        """
+        return any(
+            getattr(module, 'couples_modalities', True)
+            for module in self.between_stages.values())
+
+    def branch_features(self,
+                        inputs: Dict[str, torch.Tensor],
+                        modalities: Optional[Sequence[str]] = None
+                        ) -> Tuple[Dict[str, torch.Tensor], int, int]:
+        """Pooled features of each branch, before fusion.
+
+        Args:
+            inputs (dict): Un-normalised inputs (see :meth:`split_views`).
+            modalities (sequence[str], optional): Run only these branches.
+                Allowed only when not :attr:`branches_interact`; defaults
+                to every branch.
+
+        Returns:
+            tuple: ``dict(modality -> [N * V, D_m])``, ``N``, ``V``.
+        """
+        subset = modalities is not None and (set(modalities) !=
+                                             set(self.modalities))
+        if subset and self.branches_interact:
+            raise RuntimeError(
+                'The branches of this model interact before fusion (a '
+                'module between stages couples them), so one branch cannot '
+                'run without the other.')
+        folded, batch, views = self.split_views(inputs, modalities)
+        folded = self.normalize(folded)
+        maps = {
+            m: self.branches[m].forward_stem(x)
+            for m, x in folded.items()
+        }
+        maps = self.forward_stages(maps)
+        feats = {m: self.branches[m].forward_head(x) for m, x in maps.items()}
+        return feats, batch, views
+
+    def fuse(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Concatenate branch features in fusion order: ``[N * V, D]``."""
+        return torch.cat([feats[m] for m in self.modalities], dim=1)
+
+    def fused_logits(self, feats: Dict[str, torch.Tensor], batch: int,
+                     views: int) -> torch.Tensor:
+        """Class scores ``[N, K]`` from branch features, views averaged.
+
+        ``fused_logits(*branch_features(x)) == logits(x)``.
+        """
+        scores = self.cls_head(self.fuse(feats))
+        return scores.view(batch, views, -1).mean(dim=1)
+
     def extract_feat(self, inputs: Dict[str, torch.Tensor]
                      ) -> Tuple[torch.Tensor, int, int]:
         """Fused features of a batch.
@@ -234,16 +313,8 @@ class RGBSkeletonRecognizer(BaseModel):
         Returns:
             tuple: features ``[N * V, D]`` (RGB then skeleton), ``N``, ``V``.
         """
-        folded, batch, views = self.split_views(inputs)
-        folded = self.normalize(folded)
-        maps = {
-            m: self.branches[m].forward_stem(x)
-            for m, x in folded.items()
-        }
-        maps = self.forward_stages(maps)
-        feats = [self.branches[m].forward_head(maps[m])
-                 for m in self.modalities]
-        return torch.cat(feats, dim=1), batch, views
+        feats, batch, views = self.branch_features(inputs)
+        return self.fuse(feats), batch, views
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
@@ -266,8 +337,7 @@ class RGBSkeletonRecognizer(BaseModel):
         This is the differentiable ``model(inputs) -> logits`` map that
         attacks use.
         """
-        feats, batch, views = self.extract_feat(inputs)
-        return self.cls_head(feats).view(batch, views, -1).mean(dim=1)
+        return self.fused_logits(*self.branch_features(inputs))
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
