@@ -26,7 +26,7 @@ model = dict(
 
 train_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
-    dict(type='RGBSkeletonDecode'),
+    dict(type='RGBSkeletonDecode', video_backend='opencv'),
     skeleton_norm,
     dict(type='FormatSkeletonInput', num_person=2),
     dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
@@ -36,7 +36,7 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
-    dict(type='RGBSkeletonDecode'),
+    dict(type='RGBSkeletonDecode', video_backend='opencv'),
     skeleton_norm,
     dict(type='FormatSkeletonInput', num_person=2),
     dict(type='Resize', scale=(image_size, image_size), keep_ratio=False),
