@@ -86,6 +86,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='torch.set_num_threads (default: torch\'s own choice)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='also profile one training step and one PGD step (✗RS) and '
+        'report where their time goes, by operator')
     parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
 
@@ -187,8 +192,11 @@ def run_interleaved(jobs: Dict[str, Callable[[], None]], warmup: int,
         for job in jobs.values():
             job()
     times = {name: [] for name in jobs}
-    for _ in range(repeats):
-        for name, job in jobs.items():
+    for round_ in range(repeats):
+        # Every other round backwards, so that no job always follows the
+        # same one (caches, allocator state).
+        order = list(jobs.items())
+        for name, job in order[::-1] if round_ % 2 else order:
             start = time.perf_counter()
             job()
             times[name].append(time.perf_counter() - start)
@@ -198,6 +206,44 @@ def run_interleaved(jobs: Dict[str, Callable[[], None]], warmup: int,
             runs=t)
         for name, t in times.items()
     }
+
+
+def profile_ops(job: Callable[[], None], top: int = 6) -> Dict[str, list]:
+    """Where one run of ``job`` spends its time: the ``top`` operators by
+    self CPU time (``by_op``), and the top (operator, input shapes)
+    pairs (``by_shape``: which layer)."""
+    from torch.profiler import ProfilerActivity, profile
+    job()
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as p:
+        job()
+    out = dict()
+    for key, by_shape in (('by_op', False), ('by_shape', True)):
+        events = sorted(
+            p.key_averages(group_by_input_shape=by_shape),
+            key=lambda e: -e.self_cpu_time_total)
+        total = sum(e.self_cpu_time_total for e in events)
+        out[key] = [
+            dict(
+                op=e.key,
+                self_s=e.self_cpu_time_total / 1e6,
+                share=e.self_cpu_time_total / total,
+                calls=e.count,
+                shapes=str(e.input_shapes)[:100] if by_shape else '')
+            for e in events[:top if key == 'by_op' else 3]
+        ]
+    return out
+
+
+def format_profile(name: str, ops: Dict[str, list]) -> List[str]:
+    lines = [
+        '', f'profile of one {name} (top operators, then top layers):',
+        '| operator | self s | share | calls | input shapes |',
+        '|---|---:|---:|---:|---|'
+    ]
+    for o in ops['by_op'] + ops['by_shape']:
+        lines.append(f"| {o['op']} | {o['self_s']:.3f} | {o['share']:.1%} "
+                     f"| {o['calls']} | {o['shapes']} |")
+    return lines
 
 
 def format_report(res: dict) -> str:
@@ -243,6 +289,8 @@ def format_report(res: dict) -> str:
         f"{r['skeleton_input_over_param_grad']:.3f}; skeleton / RGB "
         f"(input grad): {r['skeleton_over_rgb_branch']:.3f}",
     ]
+    for name, ops in res.get('profile', {}).items():
+        lines += format_profile(name, ops)
     return '\n'.join(lines)
 
 
@@ -289,9 +337,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     labels = torch.randint(
         0, cfg.model.cls_head.num_classes, (args.batch, ), generator=gen)
 
-    times = run_interleaved(
-        measurements(model, inputs, labels, args), args.warmup,
-        args.repeats)
+    jobs = measurements(model, inputs, labels, args)
+    times = run_interleaved(jobs, args.warmup, args.repeats)
     t = {k: v['median_s'] for k, v in times.items()}
     ratios = dict(
         step_over_train=t['pgd_both'] / args.step_steps / t['train_step'],
@@ -326,6 +373,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
             MAX_FAST_RATIO),
         loadavg_before=load_before,
         loadavg_after=os.getloadavg())
+    if args.profile:
+        one_step = PGD(steps=1, random_start=False)
+        results['profile'] = {
+            'training step': profile_ops(jobs['train_step']),
+            'PGD step (✗RS)': profile_ops(
+                lambda: one_step(model, inputs, labels)),
+        }
     print(format_report(results))
     if args.json:
         write_json(args.json, results)
