@@ -5,6 +5,7 @@ from typing import Callable, Dict, Iterator, Mapping, Optional
 
 import torch
 from torch import nn
+from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from .attacked_forward import AttackedForward
 from .budget import MODALITIES, check_budget, check_inside, resolve_targets
@@ -29,6 +30,17 @@ def model_mode(model: Callable, mode: str) -> Iterator[None]:
     finally:
         for module, flag in flags:
             module.training = flag
+
+
+def unwrap(model: Callable) -> Callable:
+    """The module inside a (Distributed)DataParallel wrapper.
+
+    An attack needs no parameter gradients, and a DDP forward whose
+    parameters then get none would leave DDP waiting for a reduction.
+    """
+    while isinstance(model, (DataParallel, DistributedDataParallel)):
+        model = model.module
+    return model
 
 
 class Attack:
@@ -113,8 +125,8 @@ class Attack:
         Args:
             model (callable): An :class:`RGBSkeletonRecognizer` or any
                 callable (``nn.Module`` or not) mapping an inputs dict to
-                logits ``[N, K]``. Pass the bare module, not a DDP wrapper
-                (the attack needs no parameter gradients).
+                logits ``[N, K]``. (Distributed)DataParallel wrappers are
+                unwrapped (the attack needs no parameter gradients).
             inputs (dict): Preprocessed inputs, e.g. ``rgb``
                 ``[N, (V,) 3, T, H, W]`` in [0, 1] and ``skeleton``
                 ``[N, (V,) M, T, J, C]``. Not modified.
@@ -129,6 +141,7 @@ class Attack:
             attacked modalities perturbed, the others the original
             tensors.
         """
+        model = unwrap(model)
         clean = self._check_call(model, inputs, labels, target_labels)
         goal = target_labels if self.targeted else labels
         with torch.enable_grad(), model_mode(model, self.model_mode):

@@ -100,3 +100,13 @@ def test_when_the_fast_path_applies():
     assert not can_split(lambda x: model(x), ['rgb'])
     # A unimodal model: its only branch is attacked.
     assert not can_split(build_recognizer(skeleton=False), ['rgb'])
+
+
+def test_data_parallel_wrappers_are_unwrapped():
+    model = build_recognizer()
+    calls = spy_branch_features(model)
+    inputs = make_inputs(n=2)
+    PGD(steps=1, targets='skeleton')(
+        nn.DataParallel(model), inputs, torch.tensor([0, 1]))
+    # The fast path needs the recognizer itself, not the wrapper.
+    assert calls == [('rgb', ), ('skeleton', )]
