@@ -91,6 +91,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='also profile one training step and one PGD step (✗RS) and '
         'report where their time goes, by operator')
+    parser.add_argument(
+        '--first-conv',
+        action='store_true',
+        help='also time the RGB branch\'s first convolution alone: '
+        'forward, input gradient, weight gradient')
     parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
 
@@ -246,6 +251,52 @@ def format_profile(name: str, ops: Dict[str, list]) -> List[str]:
     return lines
 
 
+def first_conv_times(model, inputs: Dict[str, torch.Tensor],
+                     repeats: int) -> Dict[str, object]:
+    """Forward, input-gradient and weight-gradient time of the RGB
+    branch's first convolution alone, on the input it gets in the model.
+
+    An attack needs this layer's input gradient, training its weight
+    gradient only; the two can cost very differently.
+    """
+    conv = next(m for m in model.branches['rgb'].modules()
+                if isinstance(m, torch.nn.modules.conv._ConvNd))
+    seen = []
+    handle = conv.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].detach()))
+    model.eval()
+    with torch.no_grad():
+        model.branch_features(inputs, ['rgb'])
+    handle.remove()
+    x = seen[0]
+    out = conv(x).detach()
+    grad = torch.randn_like(out)
+
+    def forward():
+        with torch.no_grad():
+            conv(x)
+
+    def input_grad():
+        leaf = x.clone().requires_grad_()
+        torch.autograd.grad(conv(leaf), leaf, grad)
+
+    def weight_grad():
+        torch.autograd.grad(conv(x), conv.weight, grad)
+
+    times = run_interleaved(
+        dict(forward=forward, input_grad=input_grad,
+             weight_grad=weight_grad), 1, repeats)
+    fwd = times['forward']['min_s']
+    return dict(
+        input_shape=list(x.shape),
+        weight_shape=list(conv.weight.shape),
+        stride=list(conv.stride),
+        # Backward alone: the timed gradients include a forward.
+        forward_s=fwd,
+        input_grad_backward_s=times['input_grad']['min_s'] - fwd,
+        weight_grad_backward_s=times['weight_grad']['min_s'] - fwd)
+
+
 def format_report(res: dict) -> str:
     t = {k: v['median_s'] for k, v in res['times'].items()}
     lines = [
@@ -296,6 +347,16 @@ def format_report(res: dict) -> str:
                  f"{m['rgb_fast_over_naive']:.3f}")
     for name, ops in res.get('profile', {}).items():
         lines += format_profile(name, ops)
+    if 'first_conv' in res:
+        c = res['first_conv']
+        lines += [
+            '', f"RGB branch's first conv alone (input {c['input_shape']}, "
+            f"weight {c['weight_shape']}, stride {c['stride']}; fastest "
+            'runs): forward {:.3f} s, backward for the input gradient '
+            '{:.3f} s, backward for the weight gradient {:.3f} s'.format(
+                c['forward_s'], c['input_grad_backward_s'],
+                c['weight_grad_backward_s'])
+        ]
     return '\n'.join(lines)
 
 
@@ -395,6 +456,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
             'PGD step (✗RS)': profile_ops(
                 lambda: one_step(model, inputs, labels)),
         }
+    if args.first_conv:
+        results['first_conv'] = first_conv_times(model, inputs,
+                                                 args.repeats)
     print(format_report(results))
     if args.json:
         write_json(args.json, results)

@@ -22,7 +22,8 @@ def test_attack_speed_reports_every_ratio(tmp_path, capsys):
     out = tmp_path / 'out.json'
     res = bench.main([
         '--batch', '1', '--steps', '2', '--step-steps', '1', '--repeats',
-        '1', '--warmup', '0', '--threads', '1', '--json',
+        '1', '--warmup', '0', '--threads', '1', '--profile',
+        '--first-conv', '--json',
         str(out)
     ])
     assert res['batch'] == 1 and res['torch_threads'] == 1
@@ -38,7 +39,14 @@ def test_attack_speed_reports_every_ratio(tmp_path, capsys):
     assert all(v > 0 for v in res['ratios'].values())
     assert set(res['targets_met']) == {'step_over_train',
                                        'skeleton_fast_over_naive'}
+    assert set(res['profile']) == {'training step', 'PGD step (✗RS)'}
+    for ops in res['profile'].values():
+        assert ops['by_op'] and ops['by_shape']
+        assert all(0 < o['share'] <= 1 for o in ops['by_op'])
+    conv = res['first_conv']
+    assert conv['weight_shape'][1] == 3 and conv['forward_s'] > 0
     printed = capsys.readouterr().out
     assert '(a) PGD step (✗RS) / training step' in printed
     assert '(b) ✗S PGD-2 fast / naive' in printed
+    assert "RGB branch's first conv alone" in printed
     assert json.loads(out.read_text())['ratios'] == res['ratios']
