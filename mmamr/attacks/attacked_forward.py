@@ -29,7 +29,9 @@ class AttackedForward:
     path (``can_split``): the other branches' features are computed once
     without grad, and each call runs only the attacked branches and
     ``fused_logits``; the result equals the full path because the
-    branches do not interact before fusion.
+    branches do not interact before fusion. (In ``model_mode='train'``
+    the untouched branch then runs once per attack, with one dropout mask
+    and one BatchNorm statistics update, instead of once per step.)
 
     Args:
         model (callable): ``inputs dict -> logits [N, K]``.
