@@ -12,6 +12,6 @@ compat.apply_all()
 
 from .version import __version__  # noqa: E402
 
-from . import datasets, engine, models, utils  # noqa: E402,F401
+from . import attacks, datasets, engine, models, utils  # noqa: E402,F401
 
 __all__ = ['__version__']

@@ -1,0 +1,217 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""Base class of the multimodal L∞ attacks."""
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, Mapping, Optional
+
+import torch
+from torch import nn
+from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+from .attacked_forward import AttackedForward
+from .budget import MODALITIES, check_budget, check_inside, resolve_targets
+
+Inputs = Dict[str, torch.Tensor]
+DEFAULT_EPS = 8 / 255
+MODEL_MODES = ('eval', 'train')
+
+
+@contextmanager
+def model_mode(model: Callable, mode: str) -> Iterator[None]:
+    """Put an ``nn.Module`` in ``mode`` and restore every submodule's own
+    flag afterwards (exactly, even where submodules differed, e.g. frozen
+    BatchNorm). Plain callables are left alone."""
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    flags = [(module, module.training) for module in model.modules()]
+    model.train(mode == 'train')
+    try:
+        yield
+    finally:
+        for module, flag in flags:
+            module.training = flag
+
+
+def unwrap(model: Callable) -> Callable:
+    """The module inside a (Distributed)DataParallel wrapper.
+
+    An attack needs no parameter gradients, and a DDP forward whose
+    parameters then get none would leave DDP waiting for a reduction.
+    """
+    while isinstance(model, (DataParallel, DistributedDataParallel)):
+        model = model.module
+    return model
+
+
+class Attack:
+    """Base class of mmamr's attacks on RGB-skeleton models.
+
+    An attack maps a model and a batch of clean inputs to adversarial
+    inputs: ``adv = attack(model, inputs, labels)``. It perturbs the
+    modalities named by ``targets`` within their own L∞ budget ``eps``
+    (✗R, ✗S, ✗RS of the paper) and returns every other modality
+    unchanged. Subclasses implement :meth:`perturb`; this class checks
+    the arguments, puts the model in ``model_mode`` (restoring it after),
+    enables grad (attacks work inside ``torch.no_grad()``, e.g. in
+    mmengine's test loop), picks the fast or full forward
+    (:class:`AttackedForward`) and verifies the result lies in the budget.
+
+    The model's parameters get no gradients: subclasses differentiate with
+    ``torch.autograd.grad`` with respect to the inputs only.
+
+    Args:
+        eps (dict, optional): L∞ budget per modality, in the units of
+            DESIGN.md D5 (RGB in [0, 1]; skeleton in ``NormalizeSkeleton``
+            units). Must cover the attacked modalities. Defaults to
+            ``dict(rgb=8/255, skeleton=8/255)``.
+        targets (str): Modalities to attack: ``'rgb'``, ``'skeleton'`` or
+            ``'both'``. Defaults to ``'both'``.
+        targeted (bool): Push predictions towards ``target_labels``
+            instead of away from ``labels``. Defaults to False.
+        model_mode (str): Mode of the model while the attack runs,
+            ``'eval'`` (DESIGN.md D6) or ``'train'``. In ``'train'`` mode
+            BatchNorm layers update their running statistics at every
+            forward of the attack, as in Madry et al.'s code, and dropout
+            draws a fresh mask per step. Defaults to ``'eval'``.
+        fast_path (bool): For a single-modality attack on a model whose
+            branches do not interact before fusion, compute the other
+            branch's features once. Defaults to True.
+    """
+
+    def __init__(self,
+                 eps: Optional[Mapping[str, float]] = None,
+                 targets: str = 'both',
+                 targeted: bool = False,
+                 model_mode: str = 'eval',
+                 fast_path: bool = True) -> None:
+        self.targets = targets
+        self.modalities = resolve_targets(targets)
+        if eps is None:
+            eps = dict.fromkeys(MODALITIES, DEFAULT_EPS)
+        self.eps = check_budget('eps', eps, self.modalities)
+        if model_mode not in MODEL_MODES:
+            raise ValueError(f'model_mode={model_mode!r}; choose one of '
+                             f'{MODEL_MODES}.')
+        self.targeted = bool(targeted)
+        self.model_mode = model_mode
+        self.fast_path = fast_path
+
+    def perturb(self, forward: AttackedForward, clean: Inputs,
+                labels: torch.Tensor,
+                generator: Optional[torch.Generator]) -> Inputs:
+        """Compute the adversarial attacked modalities.
+
+        Args:
+            forward (AttackedForward): ``dict(attacked modality -> input)
+                -> logits [N, K]``.
+            clean (dict): The clean attacked modalities (detached).
+            labels (torch.Tensor): ``[N]``, the true labels, or the target
+                labels when :attr:`targeted`.
+            generator (torch.Generator, optional): For random starts.
+
+        Returns:
+            dict: The adversarial attacked modalities.
+        """
+        raise NotImplementedError
+
+    def __call__(self,
+                 model: Callable,
+                 inputs: Inputs,
+                 labels: torch.Tensor,
+                 target_labels: Optional[torch.Tensor] = None,
+                 generator: Optional[torch.Generator] = None) -> Inputs:
+        """Attack a batch.
+
+        Args:
+            model (callable): An :class:`RGBSkeletonRecognizer` or any
+                callable (``nn.Module`` or not) mapping an inputs dict to
+                logits ``[N, K]``. (Distributed)DataParallel wrappers are
+                unwrapped (the attack needs no parameter gradients).
+            inputs (dict): Preprocessed inputs, e.g. ``rgb``
+                ``[N, (V,) 3, T, H, W]`` in [0, 1] and ``skeleton``
+                ``[N, (V,) M, T, J, C]``. Not modified.
+            labels (torch.Tensor): True labels, LongTensor ``[N]``.
+            target_labels (torch.Tensor, optional): ``[N]``; required
+                when :attr:`targeted`, refused otherwise.
+            generator (torch.Generator, optional): Random-number generator
+                of the random start, for reproducible attacks.
+
+        Returns:
+            dict: A new dict with the keys of ``inputs``, detached; the
+            attacked modalities perturbed, the others the original
+            tensors.
+        """
+        model = unwrap(model)
+        clean = self._check_call(model, inputs, labels, target_labels)
+        goal = target_labels if self.targeted else labels
+        with torch.enable_grad(), model_mode(model, self.model_mode):
+            forward = AttackedForward(model, inputs, self.modalities,
+                                      labels.shape[0], self.fast_path)
+            adv = self.perturb(forward, clean, goal, generator)
+        adv = {m: adv[m].detach() for m in self.modalities}
+        check_inside(adv, clean, self.eps)
+        out = {k: v.detach() for k, v in inputs.items()}
+        out.update(adv)
+        return out
+
+    def _check_call(self, model: Callable, inputs: Inputs,
+                    labels: torch.Tensor,
+                    target_labels: Optional[torch.Tensor]) -> Inputs:
+        """Validate a call; return the clean attacked modalities."""
+        name = type(self).__name__
+        model_modalities = getattr(model, 'modalities', None)
+        if model_modalities is not None:
+            lacking = [m for m in self.modalities if m not in model_modalities]
+            if lacking:
+                raise ValueError(
+                    f'{name} attacks {lacking} (targets={self.targets!r}), '
+                    f'but the model has only {list(model_modalities)} '
+                    'branches; attack those instead.')
+        if not isinstance(inputs, Mapping):
+            raise TypeError(f'{name} expects an inputs dict, got '
+                            f'{type(inputs).__name__}.')
+        lacking = [m for m in self.modalities if m not in inputs]
+        if lacking:
+            raise ValueError(f'{name} attacks {lacking} (targets='
+                             f'{self.targets!r}), but the inputs hold only '
+                             f'{sorted(inputs)}.')
+        if (not torch.is_tensor(labels) or labels.dim() != 1
+                or labels.dtype != torch.long):
+            raise ValueError(f'{name} expects labels as a LongTensor [N]; '
+                             f'got {getattr(labels, "shape", labels)}.')
+        num = labels.shape[0]
+        if self.targeted and target_labels is None:
+            raise ValueError(f'A targeted {name} needs target_labels.')
+        if not self.targeted and target_labels is not None:
+            raise ValueError(f'target_labels given to an untargeted {name}; '
+                             'build it with targeted=True.')
+        if target_labels is not None and (
+                not torch.is_tensor(target_labels)
+                or tuple(target_labels.shape) != (num, )
+                or target_labels.dtype != torch.long):
+            raise ValueError(f'target_labels must be a LongTensor [N={num}].')
+        clean = dict()
+        for modality in self.modalities:
+            x = inputs[modality]
+            if not torch.is_tensor(x) or not x.is_floating_point():
+                raise TypeError(f'inputs[{modality!r}] must be a float '
+                                'tensor.')
+            if x.dim() < 1 or x.shape[0] != num:
+                raise ValueError(f'inputs[{modality!r}] has shape '
+                                 f'{tuple(x.shape)}; expected N={num} '
+                                 'samples, as in labels.')
+            clean[modality] = x.detach()
+        rgb = clean.get('rgb')
+        if rgb is not None and rgb.numel() and (rgb.min() < 0
+                                                or rgb.max() > 1):
+            raise ValueError(
+                f'inputs["rgb"] spans [{float(rgb.min())}, '
+                f'{float(rgb.max())}]; attacks expect RGB in [0, 1] '
+                '(after the data preprocessor, before mean/std '
+                'normalisation: DESIGN.md D5).')
+        return clean
+
+    def __repr__(self) -> str:
+        args = ', '.join(f'{k}={v!r}' for k, v in vars(self).items()
+                         if k != 'modalities')
+        return f'{type(self).__name__}({args})'
