@@ -26,6 +26,11 @@ from .robustness import COLUMNS, atomic_write
 SWEEP_FORMAT = 'mmamr.eps_sweep/1'
 # Line labels in the style of Figure 2 (FGSM-R, FGSM-S, FGSM-M).
 SUFFIXES = dict(rgb='R', skeleton='S', both='RS')
+# Distinct markers and dashes, so that coinciding curves stay visible.
+STYLES = dict(
+    rgb=dict(marker='o', linestyle='-'),
+    skeleton=dict(marker='s', linestyle='--'),
+    both=dict(marker='^', linestyle=':'))
 
 
 def sweep_name(attack: str, eps: float) -> str:
@@ -127,8 +132,8 @@ def plot_curves(curves: dict, path: str, k: str = 'top1') -> None:
                 ax.plot(
                     curve['eps'],
                     curve[target][k],
-                    marker='o',
-                    label=f'{attack}-{SUFFIXES[target]}')
+                    label=f'{attack}-{SUFFIXES[target]}',
+                    **STYLES[target])
         ax.axhline(
             curves['clean'][k], color='grey', linestyle='--',
             label='Clean acc')
