@@ -45,10 +45,16 @@ class PatternClips(Dataset):
     grey levels (RGB, ``uint8 [1, 3, T, H, W]``) or ±32/255 (skeleton,
     ``[1, M, T, V, 3]``) and half as much noise, so that a small net fits
     it in a few steps and budgets of a few /255 flip some decisions.
-    Each ``ActionDataSample`` has ``gt_label`` and ``frame_dir``.
+    Each ``ActionDataSample`` has ``gt_label`` and ``frame_dir``. With
+    ``views > 1`` a sample holds that many clips (rolled in time), as a
+    multi-clip test pipeline makes.
     """
 
-    def __init__(self, num=NUM, seed=0, modalities=('rgb', 'skeleton')):
+    def __init__(self,
+                 num=NUM,
+                 seed=0,
+                 modalities=('rgb', 'skeleton'),
+                 views=1):
         gen = torch.Generator().manual_seed(seed)
         labels = torch.arange(num) % K
         inputs = dict()
@@ -61,11 +67,12 @@ class PatternClips(Dataset):
         for i in range(num):
             sample = ActionDataSample().set_gt_label(int(labels[i]))
             sample.set_metainfo(dict(frame_dir=f'clip{i:03d}'))
-            self.items.append(
-                dict(
-                    inputs={m: inputs[m][i:i + 1]
-                            for m in modalities},
-                    data_samples=sample))
+            clips = {
+                m: torch.cat(
+                    [inputs[m][i:i + 1].roll(v, dims=2) for v in range(views)])
+                for m in modalities
+            }
+            self.items.append(dict(inputs=clips, data_samples=sample))
         self.metainfo = dict()
 
     def __len__(self):

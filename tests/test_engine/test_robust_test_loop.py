@@ -164,6 +164,22 @@ def test_zero_budget_gives_clean_accuracy_in_every_column(
             assert torch.equal(scores, d['pred_score'])
 
 
+def test_multi_clip_samples(model, tmp_path):
+    """Samples of 3 clips: the attack perturbs all of them (it ascends
+    the loss of the clip-averaged logits), predictions average them."""
+    clips = PatternClips(num=4, views=3)
+    results, dumped, _ = run(model, clips, tmp_path, attacks=ATTACKS[1:])
+    labels = [int(item['data_samples'].gt_label) for item in clips.items]
+    for target in ALL_TARGETS:
+        expected = direct(model, clips, ATTACKS[1], target)
+        got = torch.stack([d['adv_pred_scores'][f'FGSM/{target}']
+                           for d in dumped])
+        assert torch.equal(got, expected)
+        assert results['attacks']['FGSM']['columns'][target]['top1'] == (
+            accuracy(expected, labels, 1))
+    assert not torch.equal(got, torch.stack([d['pred_score'] for d in dumped]))
+
+
 @pytest.mark.parametrize('modality', ['rgb', 'skeleton'])
 def test_unimodal_model_gets_only_its_own_column(modality, tmp_path):
     clips = PatternClips(modalities=(modality, ))
@@ -226,24 +242,32 @@ def test_batch_model_and_gradients_are_left_alone(model, clips, tmp_path):
 
 
 def test_results_do_not_depend_on_batching_or_order(model, clips, tmp_path):
-    """Per-sample seeding: batch size 2, 3 (a short last batch) and a
-    shuffled order give the same per-sample scores."""
+    """Per-sample seeding: batch size 2, batch size 3 (a short last
+    batch) and the data in reverse order give each sample the same
+    scores. Equal up to float rounding only: batches of other sizes round
+    differently, and a sign step can turn that into an α step on a
+    near-zero gradient component (see docs/robustness_evaluation.md)."""
+    reverse = copy.copy(clips)
+    reverse.items = clips.items[::-1]
     runs = {}
-    for key, kwargs in (('b2', dict(batch_size=2)), ('b3',
-                                                     dict(batch_size=3))):
-        work = tmp_path / key
-        runs[key] = run(model, clips, work, **kwargs)
-    assert runs['b2'][0]['attacks'] == runs['b3'][0]['attacks']
-    for a, b in zip(runs['b2'][1], runs['b3'][1]):
-        for name, scores in a['adv_pred_scores'].items():
-            torch.testing.assert_close(
-                b['adv_pred_scores'][name], scores, atol=1e-5, rtol=1e-4)
+    for key, data, kwargs in (('b2', clips, dict(batch_size=2)),
+                              ('b3', clips, dict(batch_size=3)),
+                              ('reverse', reverse, dict(batch_size=2))):
+        results, dumped, _ = run(model, data, tmp_path / key, **kwargs)
+        by_clip = {d['frame_dir']: d['adv_pred_scores'] for d in dumped}
+        runs[key] = (results, by_clip)
+    for key in ('b3', 'reverse'):
+        assert runs[key][0]['attacks'] == runs['b2'][0]['attacks']
+        for clip, scores in runs['b2'][1].items():
+            for name, score in scores.items():
+                torch.testing.assert_close(
+                    runs[key][1][clip][name], score, atol=1e-5, rtol=1e-4)
     # Another seed moves the random starts (PGD), hence the scores.
-    other = run(model, clips, tmp_path / 'seed1', seed=1)
+    _, other, _ = run(model, clips, tmp_path / 'seed1', seed=1)
     moved = [
-        not torch.allclose(a['adv_pred_scores']['PGD3/rgb'],
-                           b['adv_pred_scores']['PGD3/rgb'])
-        for a, b in zip(runs['b2'][1], other[1])
+        not torch.allclose(
+            d['adv_pred_scores']['PGD3/rgb'], runs['b2'][1][d['frame_dir']]
+            ['PGD3/rgb'], atol=1e-3) for d in other
     ]
     assert any(moved)
 
