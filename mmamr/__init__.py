@@ -12,6 +12,7 @@ compat.apply_all()
 
 from .version import __version__  # noqa: E402
 
-from . import attacks, datasets, engine, models, utils  # noqa: E402,F401
+from . import (attacks, datasets, engine, evaluation,  # noqa: E402,F401
+               models, utils)
 
 __all__ = ['__version__']

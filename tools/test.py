@@ -10,6 +10,8 @@ from mmengine.runner import Runner
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.utils import setup_dist_cfg
+from mmamr.utils.robust_test_args import (add_robust_args, apply_robust_args,
+                                          check_robust_args, write_eps_sweep)
 
 
 def parse_args():
@@ -34,7 +36,12 @@ def parse_args():
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_robust_args(parser)
     args = parser.parse_args()
+    try:
+        check_robust_args(args)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -64,12 +71,17 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = Config.fromfile(args.config)
+    # Before merge_args: --dump and --cfg-options apply on top of it.
+    sweep = apply_robust_args(cfg, args)
+    cfg = merge_args(cfg, args)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
     runner.test()
+    if sweep is not None:
+        write_eps_sweep(runner.work_dir, sweep)
 
 
 if __name__ == '__main__':

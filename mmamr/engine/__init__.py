@@ -1,1 +1,9 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+from .robust_test_loop import RobustTestLoop
+from .sample_seeding import (SampleGenerators, draw_starts_per_sample,
+                             sample_generators, sample_key, sample_seed)
+
+__all__ = [
+    'RobustTestLoop', 'SampleGenerators', 'draw_starts_per_sample',
+    'sample_generators', 'sample_key', 'sample_seed'
+]

@@ -1,0 +1,331 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+import copy
+import inspect
+import logging
+import os.path as osp
+import time
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmaction.registry import LOOPS
+from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import TestLoop
+from torch.utils.data import DataLoader
+
+from mmamr.registry import ATTACKS
+from ..evaluation.robustness import COLUMNS
+from ..evaluation.robustness_metric import RobustnessMetric
+from .sample_seeding import (draw_starts_per_sample, sample_generators,
+                             sample_key)
+
+# Attack targets -> the modalities they perturb (✗R, ✗S, ✗RS).
+TARGET_MODALITIES = dict(
+    rgb=('rgb', ), skeleton=('skeleton', ), both=('rgb', 'skeleton'))
+
+
+@LOOPS.register_module()
+class RobustTestLoop(TestLoop):
+    """Test loop that measures clean and adversarial accuracy in one pass.
+
+    For every batch it predicts the clean inputs, then runs every
+    configured attack against every target (✗R: ``'rgb'``, ✗S:
+    ``'skeleton'``, ✗RS: ``'both'``) and predicts the adversarial inputs;
+    a :class:`RobustnessMetric` in the test evaluator turns the
+    predictions into accuracies, Avg and RI. The attacks act on the
+    unwrapped model (``model.module`` under DDP) in eval mode, on the
+    preprocessed inputs (RGB in [0, 1], skeleton in ``NormalizeSkeleton``
+    units: DESIGN.md D5), with gradients enabled although mmengine tests
+    under ``no_grad``; the data batch is never modified.
+
+    Random starts are seeded per sample (see
+    :mod:`mmamr.engine.sample_seeding`), so results do not depend on the
+    batch size, the number of processes or the order of the data.
+
+    Config::
+
+        test_cfg = dict(
+            type='RobustTestLoop',
+            attacks=[
+                dict(type='FGSM', eps=dict(rgb=8/255, skeleton=8/255)),
+                dict(type='PGD', steps=20,
+                     eps=dict(rgb=8/255, skeleton=8/255),
+                     alpha=dict(rgb=2/255, skeleton=2/255)),
+                dict(type='CW', name='CW', steps=30, kappa=50.,
+                     eps=dict(rgb=8/255, skeleton=8/255),
+                     alpha=dict(rgb=2/255, skeleton=2/255)),
+            ],
+            targets=['rgb', 'skeleton', 'both'],
+            seed=0)
+        test_evaluator = dict(type='RobustnessMetric',
+                              baseline='work_dirs/none/robustness.json')
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader or dict): The test dataloader.
+        evaluator (Evaluator or dict or list): Must hold a
+            :class:`RobustnessMetric`.
+        attacks (sequence[dict]): Attack configs for ``mmamr.ATTACKS``
+            without ``targets`` (the loop sets it). An optional ``name``
+            key names the attack in the results; the default is the type,
+            followed by ``steps`` for attacks that take it (``PGD20``,
+            ``CW30``, ``FGSM``). Names must be unique.
+        targets (sequence[str]): Targets of every attack, in
+            ``('rgb', 'skeleton', 'both')``. Targets needing a modality
+            the model lacks are skipped (a unimodal model gets only its
+            own). Defaults to all three.
+        seed (int): Seed of the per-sample random starts. Defaults to 0.
+        progress_interval (float): Seconds between progress lines (with
+            ETA) in the log; the first and last batch are always logged.
+            Defaults to 60.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Evaluator, Dict, List],
+                 attacks: Sequence[dict],
+                 targets: Sequence[str] = COLUMNS,
+                 seed: int = 0,
+                 progress_interval: float = 60.) -> None:
+        super().__init__(runner, dataloader, evaluator)
+        self.attack_configs = parse_attacks(attacks)
+        self.targets = parse_targets(targets)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f'test_cfg.seed={seed!r} must be an int.')
+        self.seed = seed
+        self.progress_interval = float(progress_interval)
+        self.metrics = [
+            m for m in self.evaluator.metrics
+            if isinstance(m, RobustnessMetric)
+        ]
+        if not self.metrics:
+            raise ValueError(
+                'RobustTestLoop needs a RobustnessMetric in test_evaluator '
+                '(e.g. test_evaluator=dict(type="RobustnessMetric")); got '
+                f'{[type(m).__name__ for m in self.evaluator.metrics]}.')
+        # (name, target, attack); built in run(), once the model is known.
+        self.combos: List[Tuple[str, str, object]] = []
+        self.applied_targets: Tuple[str, ...] = self.targets
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The bare model: attacks need no DDP (no parameter gradients)."""
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def run(self) -> dict:
+        """Evaluate clean and adversarial accuracy over the test set."""
+        self.runner.call_hook('before_test')
+        self.runner.call_hook('before_test_epoch')
+        self.runner.model.eval()
+        self.combos = self.build_combos(self.model)
+        self.configure_metrics()
+        self.test_loss.clear()
+        progress = Progress(len(self.dataloader), self.progress_interval,
+                            len(self.combos))
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+            progress.update(idx + 1)
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    def build_combos(self, model) -> List[Tuple[str, str, object]]:
+        """One attack object per (attack, applicable target)."""
+        modalities = getattr(model, 'modalities', None)
+        targets = [
+            t for t in self.targets if modalities is None
+            or set(TARGET_MODALITIES[t]) <= set(modalities)
+        ]
+        skipped = [t for t in self.targets if t not in targets]
+        if not targets:
+            raise ValueError(f'None of the targets {list(self.targets)} '
+                             f'applies to a model with modalities '
+                             f'{list(modalities)}.')
+        if skipped:
+            print_log(
+                f'RobustTestLoop: the model has only {list(modalities)}; '
+                f'targets {skipped} are not evaluated.', 'current')
+        self.applied_targets = tuple(targets)
+        combos, warned = [], False
+        for name, cfg in self.attack_configs.items():
+            for target in targets:
+                attack = build_attack(dict(cfg, targets=target))
+                if not draw_starts_per_sample(attack) and not warned:
+                    warned = True
+                    print_log(
+                        f'{name} ({type(attack).__name__}) has no '
+                        'init_point: its randomness, if any, is not '
+                        'seeded per sample, and results may depend on '
+                        'the batching.',
+                        logger='current',
+                        level=logging.WARNING)
+                combos.append((name, target, attack))
+        return combos
+
+    def configure_metrics(self) -> None:
+        """Tell the metrics the protocol and the default output place."""
+        filename = getattr(self.runner.cfg, 'filename', None)
+        name = (osp.splitext(osp.basename(filename))[0]
+                if filename else self.runner.experiment_name)
+        for metric in self.metrics:
+            metric.configure(
+                self.attack_configs,
+                self.applied_targets,
+                seed=self.seed,
+                modalities=getattr(self.model, 'modalities', None),
+                name=name,
+                out_dir=self.runner.work_dir)
+
+    def run_iter(self, idx: int, data_batch: Dict) -> None:
+        """Clean and adversarial predictions of one batch."""
+        self.runner.call_hook(
+            'before_test_iter', batch_idx=idx, data_batch=data_batch)
+        model = self.model
+        with torch.no_grad():
+            data = model.data_preprocessor(data_batch, False)
+            inputs, samples = data['inputs'], data['data_samples']
+            outputs = model(inputs, [s.clone() for s in samples],
+                            mode='predict')
+        labels = gt_labels(samples, next(iter(inputs.values())).device)
+        keys = [sample_key(s) for s in samples]
+        adv_scores = [OrderedDict() for _ in samples]
+        for name, target, attack in self.combos:
+            with torch.enable_grad():
+                adv = attack(
+                    model,
+                    inputs,
+                    labels,
+                    generator=sample_generators(self.seed, keys))
+            with torch.no_grad():
+                preds = model(adv, [s.clone() for s in samples],
+                              mode='predict')
+            for scores, pred in zip(adv_scores, preds):
+                scores[f'{name}/{target}'] = pred.pred_score
+        for output, scores in zip(outputs, adv_scores):
+            output.adv_pred_scores = scores
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        self.runner.call_hook(
+            'after_test_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
+            outputs=outputs)
+
+
+def build_attack(cfg: dict) -> object:
+    """Build an attack from ``mmamr.ATTACKS`` whatever the default scope
+    (configs use ``'mmaction'``, where the attack registry is unknown)."""
+    with DefaultScope.overwrite_default_scope('mmamr'):
+        return ATTACKS.build(cfg)
+
+
+def gt_labels(samples: Sequence, device: torch.device) -> torch.Tensor:
+    """LongTensor ``[N]`` of the samples' single labels."""
+    labels = []
+    for sample in samples:
+        label = sample.gt_label
+        if label.numel() != 1:
+            raise ValueError('Attacks need one label per sample; got '
+                             f'gt_label {label}.')
+        labels.append(label.reshape(1))
+    return torch.cat(labels).long().to(device)
+
+
+def parse_attacks(attacks: Sequence[dict]) -> 'OrderedDict[str, dict]':
+    """Validate the ``attacks`` field; return ``name -> config``."""
+    if isinstance(attacks, dict) or not attacks:
+        raise ValueError('test_cfg.attacks must be a non-empty list of '
+                         f'attack configs; got {attacks!r}.')
+    configs = OrderedDict()
+    for i, cfg in enumerate(attacks):
+        where = f'test_cfg.attacks[{i}]'
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise ValueError(f'{where} must be a dict with a "type"; got '
+                             f'{cfg!r}.')
+        cfg = copy.deepcopy(dict(cfg))
+        if 'targets' in cfg:
+            raise ValueError(f'{where} sets "targets"; set test_cfg.targets '
+                             'instead (every attack runs on each).')
+        name = cfg.pop('name', None) or default_name(cfg)
+        if not isinstance(name, str) or '/' in name:
+            raise ValueError(f'{where}: name {name!r} must be a string '
+                             'without "/".')
+        if name in configs:
+            raise ValueError(f'{where}: two attacks are named {name!r}; '
+                             'give them distinct "name" keys.')
+        # Fail now, with the config's position, not after a batch.
+        try:
+            build_attack(dict(cfg, targets='both'))
+        except Exception as err:
+            raise type(err)(f'{where} = {cfg}: {err}') from err
+        configs[name] = to_plain(cfg)
+    return configs
+
+
+def default_name(cfg: dict) -> str:
+    """``PGD20`` for ``dict(type='PGD', steps=20)``; ``FGSM``."""
+    kind = cfg['type'] if isinstance(cfg['type'], str) else getattr(
+        cfg['type'], '__name__', str(cfg['type']))
+    with DefaultScope.overwrite_default_scope('mmamr'):
+        cls = ATTACKS.get(kind)
+    params = inspect.signature(cls.__init__).parameters if cls else {}
+    if 'steps' not in params:
+        return kind
+    steps = cfg.get('steps', params['steps'].default)
+    return f'{kind}{steps}'
+
+
+def to_plain(value):
+    """Config values as plain JSON types (ConfigDict -> dict, tuple ->
+    list)."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, type):
+        return value.__name__
+    return value
+
+
+def parse_targets(targets: Sequence[str]) -> Tuple[str, ...]:
+    """Validate ``targets``; keep the paper's column order."""
+    if isinstance(targets, str):
+        targets = [targets]
+    unknown = sorted(set(targets) - set(COLUMNS))
+    if unknown or not targets:
+        raise ValueError(f'test_cfg.targets={list(targets)}: choose from '
+                         f'{list(COLUMNS)} (✗R, ✗S, ✗RS).')
+    return tuple(t for t in COLUMNS if t in targets)
+
+
+class Progress:
+    """Log ``[done/total]``, elapsed time and ETA at most every
+    ``interval`` seconds (plus the first and last batch), so that a
+    non-interactive log gets a bounded number of lines."""
+
+    def __init__(self, total: int, interval: float, combos: int) -> None:
+        self.total = total
+        self.interval = interval
+        self.combos = combos
+        self.start = time.monotonic()
+        self.last: Optional[float] = None
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if (self.last is not None and done < self.total
+                and now - self.last < self.interval):
+            return
+        self.last = now
+        elapsed = now - self.start
+        eta = elapsed / done * (self.total - done)
+        print_log(
+            f'Robust test [{done}/{self.total}] batches, {self.combos} '
+            f'attack x target runs each; elapsed '
+            f'{timedelta(seconds=int(elapsed))}, ETA '
+            f'{timedelta(seconds=int(eta))}', 'current')

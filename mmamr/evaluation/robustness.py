@@ -1,0 +1,297 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""The robustness metrics of the AMR paper and their result files.
+
+Pure Python (no torch, no mmengine) so that analysis tools can reuse it.
+Accuracies are percentages, as in the paper's tables.
+
+Eq. 13-14 of the paper (after Tian & Xu, CVPR 2021)::
+
+    Avg = (✗R + ✗S + ✗RS) / 3
+    RI  = (✓RS_m + Avg_m) − (✓RS_n + Avg_n)
+
+with ``m`` the evaluated model and ``n`` the baseline (the undefended
+model "None"), both under the same attack. A model that is evaluated on
+fewer columns (a unimodal model has only its own: ✗R for RGB-only) gets
+``Avg`` over the columns it has, and ``RI`` against the baseline's
+``Avg`` over *the same* columns, so that both sides face the same
+threats; with all three columns this is exactly Eq. 13-14.
+
+Result file (``robustness.json``, ``format`` = :data:`FORMAT`)::
+
+    {"format": "mmamr.robustness/1",
+     "name": "amr_i3d_hcn_ntu",          # the row name in tables
+     "num_samples": 16487, "topk": [1, 5], "seed": 0,
+     "modalities": ["rgb", "skeleton"],
+     "clean": {"top1": 81.65, "top5": 96.0},
+     "attacks": {
+       "PGD20": {"config": {"type": "PGD", "steps": 20, ...},
+                 "columns": {"rgb": {"top1": 68.54, ...},
+                             "skeleton": {...}, "both": {...}},
+                 "avg": {"top1": 71.82, ...},
+                 "avg_columns": ["rgb", "skeleton", "both"],
+                 "ri": {"top1": 60.69, ...} | null},
+       ...},
+     "baseline": {"file": "...", "name": "none"} | null}
+
+``columns`` holds only the evaluated targets (``rgb`` = ✗R,
+``skeleton`` = ✗S, ``both`` = ✗RS).
+"""
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+FORMAT = 'mmamr.robustness/1'
+# Attack targets in the paper's column order: ✗R, ✗S, ✗RS.
+COLUMNS = ('rgb', 'skeleton', 'both')
+HEADERS = dict(
+    clean='✓RS', rgb='✗R', skeleton='✗S', both='✗RS', avg='Avg', ri='RI')
+MISSING = '–'
+
+Accuracy = Dict[str, float]  # 'top1' -> percent
+
+
+def average(columns: Mapping[str, float]) -> float:
+    """Eq. 13: the mean of the robust accuracies of the given columns.
+
+    Args:
+        columns (Mapping[str, float]): Target (``rgb``, ``skeleton``,
+            ``both``) -> robust accuracy. Usually all three.
+
+    Returns:
+        float: The mean.
+    """
+    if not columns:
+        raise ValueError('Avg needs at least one robust-accuracy column.')
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f'Unknown columns {unknown}; known: {COLUMNS}.')
+    return sum(columns.values()) / len(columns)
+
+
+def relative_improvement(clean: float, avg: float, base_clean: float,
+                         base_avg: float) -> float:
+    """Eq. 14: ``(✓RS_m + Avg_m) − (✓RS_n + Avg_n)``."""
+    return (clean + avg) - (base_clean + base_avg)
+
+
+def summarize(name: str,
+              clean: Accuracy,
+              columns: Mapping[str, Mapping[str, Accuracy]],
+              configs: Mapping[str, dict],
+              num_samples: int,
+              topk: Sequence[int],
+              seed: Optional[int] = None,
+              modalities: Optional[Sequence[str]] = None) -> dict:
+    """Assemble a result dict (the JSON schema above), without RI.
+
+    Args:
+        name (str): Row name of the model in tables.
+        clean (dict): ``'top1' -> %`` on clean inputs.
+        columns (dict): ``attack name -> target -> 'top1' -> %``.
+        configs (dict): ``attack name -> config`` (JSON-serialisable).
+        num_samples (int): Number of evaluated samples.
+        topk (sequence[int]): The ``k`` of the accuracies.
+        seed (int, optional): Seed of the attacks' random starts.
+        modalities (sequence[str], optional): The model's modalities.
+
+    Returns:
+        dict: The results; call :func:`add_relative_improvement` next.
+    """
+    attacks = dict()
+    for attack, cols in columns.items():
+        cols = {t: dict(cols[t]) for t in COLUMNS if t in cols}
+        if not cols:
+            raise ValueError(f'Attack {attack!r} has no evaluated column.')
+        keys = clean.keys()
+        avg = {k: average({t: c[k] for t, c in cols.items()}) for k in keys}
+        attacks[attack] = dict(
+            config=dict(configs.get(attack, {})),
+            columns=cols,
+            avg=avg,
+            avg_columns=list(cols),
+            ri=None)
+    return dict(
+        format=FORMAT,
+        name=name,
+        num_samples=int(num_samples),
+        topk=[int(k) for k in topk],
+        seed=seed,
+        modalities=None if modalities is None else list(modalities),
+        clean=dict(clean),
+        attacks=attacks,
+        baseline=None)
+
+
+def add_relative_improvement(results: dict,
+                             baseline: dict,
+                             baseline_file: Optional[str] = None
+                             ) -> List[str]:
+    """Fill ``results['attacks'][*]['ri']`` against ``baseline``.
+
+    Each attack is matched with the baseline's attack of the same name;
+    ``Avg_n`` is the baseline's mean over the columns the model has.
+
+    Args:
+        results (dict): A result dict (modified in place).
+        baseline (dict): The baseline's result dict.
+        baseline_file (str, optional): Where ``baseline`` came from, for
+            ``results['baseline']`` and the messages.
+
+    Returns:
+        list[str]: Why some RI could not be computed, or where the
+        baseline's attack was configured differently (for a warning).
+    """
+    where = baseline_file or 'the baseline'
+    notes = []
+    results['baseline'] = dict(file=baseline_file, name=baseline['name'])
+    for attack, entry in results['attacks'].items():
+        entry['ri'] = None
+        base = baseline['attacks'].get(attack)
+        if base is None:
+            notes.append(f'RI of {attack}: {where} has no attack named '
+                         f'{attack!r} (it has {sorted(baseline["attacks"])}).')
+            continue
+        cols = entry['avg_columns']
+        lacking = [c for c in cols if c not in base['columns']]
+        if lacking:
+            notes.append(f'RI of {attack}: {where} lacks the columns '
+                         f'{lacking} of this model.')
+            continue
+        if base.get('config') != entry.get('config'):
+            notes.append(f'{attack} is configured differently in {where}: '
+                         f'{base.get("config")} vs {entry.get("config")}.')
+        ri = dict()
+        for k in entry['avg']:
+            if k not in baseline['clean']:
+                continue
+            base_avg = average({c: base['columns'][c][k] for c in cols})
+            ri[k] = relative_improvement(results['clean'][k],
+                                         entry['avg'][k],
+                                         baseline['clean'][k], base_avg)
+        entry['ri'] = ri
+    return notes
+
+
+def check_results(results: object, where: str) -> dict:
+    """Validate a result dict loaded from ``where``; return it."""
+    if not isinstance(results, dict) or results.get('format') != FORMAT:
+        raise ValueError(f'{where}: not an mmamr robustness result file '
+                         f'(expected "format": "{FORMAT}").')
+    for key in ('name', 'clean', 'attacks'):
+        if key not in results:
+            raise ValueError(f'{where}: missing field "{key}".')
+    for attack, entry in results['attacks'].items():
+        for key in ('columns', 'avg', 'avg_columns'):
+            if key not in entry:
+                raise ValueError(f'{where}: attacks.{attack} lacks "{key}".')
+        unknown = sorted(set(entry['columns']) - set(COLUMNS))
+        if unknown:
+            raise ValueError(f'{where}: attacks.{attack}.columns has '
+                             f'unknown targets {unknown}.')
+    return results
+
+
+def load_results(path: str) -> dict:
+    """Read and validate a ``robustness.json``."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Robustness result file {path} does not '
+                                'exist.')
+    with open(path, encoding='utf-8') as f:
+        try:
+            results = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{path}: invalid JSON ({err}).') from None
+    return check_results(results, path)
+
+
+def atomic_write(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename,
+    so that readers never see a half-written file."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def dump_results(results: dict, path: str) -> None:
+    """Write a result dict as JSON, atomically."""
+    atomic_write(
+        json.dumps(results, indent=2, ensure_ascii=False) + '\n', path)
+
+
+def table_row(results: dict, attack: str, k: str = 'top1') -> List[str]:
+    """The cells ✓RS ✗R ✗S ✗RS Avg RI of one model under ``attack``
+    (``–`` where a column was not evaluated)."""
+    entry = results['attacks'].get(attack)
+
+    def fmt(value):
+        return MISSING if value is None else f'{value:.2f}'
+
+    if entry is None:
+        return [fmt(results['clean'].get(k))] + [MISSING] * 5
+    cols = [fmt(entry['columns'].get(t, {}).get(k)) for t in COLUMNS]
+    ri = entry.get('ri') or {}
+    return ([fmt(results['clean'].get(k))] + cols +
+            [fmt(entry['avg'].get(k)), fmt(ri.get(k))])
+
+
+def markdown_table(rows: Sequence[Tuple[str, dict]],
+                   attack: str,
+                   k: str = 'top1') -> str:
+    """A Markdown table in the layout of the paper's Table 2.
+
+    Args:
+        rows (sequence[tuple[str, dict]]): ``(row name, result dict)``,
+            e.g. the defences, baseline first.
+        attack (str): The attack whose columns to show.
+        k (str): ``'top1'`` or ``'top5'``.
+
+    Returns:
+        str: The table, one line per row, without a trailing newline.
+    """
+    header = ['Model'] + [
+        HEADERS[c] for c in ('clean', ) + COLUMNS + ('avg', 'ri')
+    ]
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|'
+    ]
+    for name, results in rows:
+        cells = [name] + table_row(results, attack, k)
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def markdown_report(results: dict,
+                    baseline: Optional[dict] = None) -> str:
+    """Markdown tables of one run: per attack and ``k``, the baseline's
+    row (RI 0 against itself) and this model's row."""
+    rows = []
+    if baseline is not None:
+        base = json.loads(json.dumps(baseline))
+        add_relative_improvement(base, base)
+        rows.append((base['name'], base))
+    rows.append((results['name'], results))
+    parts = [f'# Robustness of {results["name"]}', '']
+    parts.append(f'{results["num_samples"]} samples; accuracy in %. '
+                 '✗R/✗S/✗RS: RGB / skeleton / both attacked; Avg = mean '
+                 'of the robust columns; RI against '
+                 f'{baseline["name"] if baseline else "no baseline"}.')
+    for k in (f'top{k}' for k in results['topk']):
+        for attack, entry in results['attacks'].items():
+            config = entry.get('config') or {}
+            parts += ['', f'## {attack}, {k}', '']
+            if config:
+                parts += [f'`{json.dumps(config, ensure_ascii=False)}`', '']
+            parts.append(markdown_table(rows, attack, k))
+    return '\n'.join(parts) + '\n'
