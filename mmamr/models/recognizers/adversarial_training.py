@@ -91,8 +91,12 @@ class AdversarialTraining:
                 lam, (int, float)) or not lam >= 0:
             raise ValueError(f'lam={lam!r} must be a number >= 0.')
         self.mode = mode
-        self.attack = ATTACKS.build(attack) if isinstance(attack,
-                                                          dict) else attack
+        if isinstance(attack, dict):
+            # ATTACKS is mmamr's own root registry: name its scope, or
+            # mmengine looks for it under the configs' default scope
+            # ('mmaction') first and warns.
+            attack = ATTACKS.build(dict(attack, _scope_=ATTACKS.scope))
+        self.attack = attack
         self.lam = float(lam)
 
     def check_model(self, model) -> None:
