@@ -112,8 +112,8 @@ def pipeline_clip(pipeline):
             sizes['hw'] = (step.crop_size, ) * 2
         elif step.type == 'FormatSkeletonInput':
             sizes['persons'] = step.num_person
-    return ((3, clip_len['RGB'], *sizes['hw']), (sizes['persons'],
-                                                  clip_len['Pose']))
+    rgb = (3, clip_len['RGB'], *sizes['hw'])
+    return rgb, (sizes['persons'], clip_len['Pose'])
 
 
 @pytest.mark.parametrize(
