@@ -283,3 +283,22 @@ def test_amr_on_other_backbones_without_code_change():
         assert weights['skeleton'].dim() == 4
         assert weights['skeleton'].shape[1:] == maps['skeleton'][
             -depth].shape[1:]
+
+
+def test_amr_on_i3d_r50_and_hcn():
+    """mmaction2's I3D (inflated ResNet-50, its _base_ model config) as
+    the RGB branch through StagedResNet3d."""
+    from mmengine.config import Config
+    backbone = Config.fromfile(
+        'mmaction::_base_/models/i3d_r50.py').model.backbone
+    backbone.update(pretrained=None, pretrained2d=False)
+    model = build(
+        num_modules=3, rgb=dict(type='StagedResNet3d', backbone=backbone))
+    inputs = make_inputs()
+    maps = stage_maps(model, inputs)
+    _, _, _, aux = model.branch_features(inputs, return_aux=True)
+    assert sorted(aux) == [1, 2, 3]
+    for depth in (1, 2, 3):
+        weights = model.between_stages[str(depth)].weights
+        assert weights['rgb'].shape[1:] == maps['rgb'][-depth].shape[1:]
+    assert maps['rgb'][-1].shape[1] == 2048
