@@ -285,12 +285,13 @@ def test_amr_on_other_backbones_without_code_change():
             -depth].shape[1:]
 
 
-def test_amr_on_i3d_r50_and_hcn():
+def test_amr_on_i3d_r50_and_hcn(tmp_path):
     """mmaction2's I3D (inflated ResNet-50, its _base_ model config) as
     the RGB branch through StagedResNet3d."""
     from mmengine.config import Config
-    backbone = Config.fromfile(
-        'mmaction::_base_/models/i3d_r50.py').model.backbone
+    cfg = tmp_path / 'i3d_r50.py'
+    cfg.write_text("_base_ = ['mmaction::_base_/models/i3d_r50.py']\n")
+    backbone = Config.fromfile(str(cfg)).model.backbone
     backbone.update(pretrained=None, pretrained2d=False)
     model = build(
         num_modules=3, rgb=dict(type='StagedResNet3d', backbone=backbone))
