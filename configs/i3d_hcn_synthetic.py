@@ -5,15 +5,17 @@ _base_ = ['i3d_hcn_ntu.py']
 data_root = 'data/synthetic'
 ann_file = f'{data_root}/synthetic_3d_rgb.pkl'
 video_root = f'{data_root}/nturgb+d_rgb'
-clip_len = dict(RGB=16, Pose=32)
-image_size = 56
+# 8 RGB frames of 32 x 32 and an I3D at 1/8 width: 99.5% clean top-1 in 10
+# epochs (16 frames of 56 x 56 at 1/4 width: 89.5% in 15, 5x the cost).
+clip_len = dict(RGB=8, Pose=32)
+image_size = 32
 skeleton_norm = dict(
     type='NormalizeSkeleton', center_joint=1, low=-1.5, high=1.5)
 
 # HCN's dropout 0.5 in four places (its NTU setting) kept this small HCN
 # near chance for 8 epochs on 800 clips; 0.1 reaches 99% skeleton-only in 7.
 model = dict(
-    rgb_backbone=dict(type='InceptionI3D', width_multiplier=0.25),
+    rgb_backbone=dict(type='InceptionI3D', width_multiplier=0.125),
     skeleton_backbone=dict(
         type='HCN',
         base_channels=32,
@@ -66,7 +68,7 @@ test_dataloader = val_dataloader
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='Adam', lr=1e-3),
     clip_grad=dict(max_norm=40, norm_type=2))
-max_epochs = 15
+max_epochs = 10
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 param_scheduler = [
     dict(

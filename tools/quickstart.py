@@ -17,6 +17,7 @@ import os
 import os.path as osp
 import time
 
+import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
@@ -44,6 +45,13 @@ def parse_args():
         '--epochs', type=int, default=None, help='override training epochs')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads for the model (1 is fastest on a small CPU '
+        'shared with the data workers, see docs/benchmarks.md; 0 keeps '
+        "torch's default)")
     parser.add_argument(
         '--num-per-class',
         type=int,
@@ -93,6 +101,8 @@ def load_config(path: str, data_root: str, ann_file: str, work_dir: str,
 
 def main():
     args = parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     start = time.time()
     ann_file = prepare_data(args.data_root, args.seed, args.workers,
                             args.num_per_class)
