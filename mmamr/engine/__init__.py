@@ -1,5 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+from .hooks import *  # noqa: F401,F403
 from .robust_test_loop import RobustTestLoop
+from .runner import *  # noqa: F401,F403
 from .sample_seeding import (SampleGenerators, draw_starts_per_sample,
                              sample_generators, sample_key, sample_seed)
 

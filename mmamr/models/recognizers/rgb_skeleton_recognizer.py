@@ -1,5 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmaction.registry import MODELS
@@ -8,8 +8,13 @@ from mmengine.model import BaseModel, ModuleDict
 from torch import nn
 
 from ..backbones.staged_backbone import StagedBackbone
+from .adversarial_training import STANDARD_TRAINING
 
 MODALITIES = ('rgb', 'skeleton')
+# The key under which a module between stages may return an auxiliary
+# prediction [N * V, K] besides the maps (AMR's y*); collected by
+# forward_stages, never passed on to the next stage.
+AUX_LOGITS = 'aux_logits'
 # Dimensions of one clip, without batch and view axes: RGB [C, T, H, W],
 # skeleton [M, T, V, C].
 _CLIP_DIMS = dict(rgb=4, skeleton=4)
@@ -25,6 +30,16 @@ class RGBSkeletonRecognizer(BaseModel):
     features of the branches are concatenated (RGB first) and classified
     by ``cls_head`` (:class:`FusionHead` by default). Either branch may be
     omitted for the unimodal baselines.
+
+    With ``amr``, ``S`` :class:`AMR` modules sit after the ``S`` deepest
+    stages of both branches (AMR 1 after the last stage, AMR 2 one stage
+    earlier, ...; paper §4.2). They act on every input, in training and at
+    test time (DESIGN.md D3); their auxiliary predictions only enter the
+    training loss.
+
+    The training loss is set by :meth:`set_adversarial_training` (done by
+    ``AdversarialTrainLoop``): standard by default, or Madry adversarial
+    training, or AMR's Eq. 12 (see :class:`AdversarialTraining`).
 
     Inputs arrive *un-normalised*: RGB in [0, 1] (the data preprocessor
     divides by 255) and the skeleton in the units of the skeleton pipeline
@@ -49,6 +64,19 @@ class RGBSkeletonRecognizer(BaseModel):
             1/3 undoes ``NormalizeSkeleton(low=-1.5, high=1.5)``, so the
             backbone sees centred metres, the scale HCN was designed for,
             while attacks work in the [0, 1] units.
+        amr (dict, optional): AMR modules, e.g. ``dict(num_modules=3,
+            init='ones', input_shapes=dict(rgb=(3, 32, 224, 224),
+            skeleton=(2, 32, 25, 3)))``:
+
+            - ``num_modules`` (int): ``S``, 0 to the smaller stage count
+              of the branches (0: no AMR, the plain model).
+            - ``input_shapes`` (dict): One clip per modality without the
+              batch axis, RGB ``(3, T, H, W)``, skeleton ``(M, T, V, C)``:
+              the size the pipeline produces. The AMR weights are sized
+              from it by one forward pass at construction (DESIGN.md D2),
+              so the optimizer sees them. Required when ``S > 0``.
+            - ``type`` (str): Defaults to ``'AMR'``. Every other key
+              (``init``, ...) is passed to it.
         data_preprocessor (dict, optional): Defaults to a
             ``MultiModalDataPreprocessor`` that stacks the batch, casts to
             float and scales RGB to [0, 1].
@@ -64,6 +92,7 @@ class RGBSkeletonRecognizer(BaseModel):
                  rgb_std: Sequence[float] = (0.229, 0.224, 0.225),
                  skeleton_mean: Sequence[float] = (0.5, 0.5, 0.5),
                  skeleton_std: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
+                 amr: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -117,6 +146,11 @@ class RGBSkeletonRecognizer(BaseModel):
         self.between_stages = ModuleDict()
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        # The training objective (None: standard training); not a module,
+        # it holds no weights and is rebuilt from the config by the loop.
+        self.adversarial_training = None
+        if amr is not None:
+            self.add_amrs(**amr)
 
     @staticmethod
     def default_data_preprocessor(rgb: bool = True,
@@ -154,6 +188,122 @@ class RGBSkeletonRecognizer(BaseModel):
             backbone.check_stage_count(
                 depth, f'A module at depth {depth} ({modality} branch)')
         self.between_stages[str(depth)] = module
+
+    def add_amrs(self,
+                 num_modules: int,
+                 input_shapes: Optional[Dict[str, Sequence[int]]] = None,
+                 **cfg) -> None:
+        """Insert AMR modules after the ``num_modules`` deepest stages.
+
+        See the ``amr`` argument of the class. AMR ``i`` (``i = 1 .. S``)
+        goes to depth ``i``; its weights take the shapes of the maps there
+        for ``input_shapes``, and its auxiliary classifier pools them with
+        the backbones' ``pool_stage``.
+        """
+        if (isinstance(num_modules, bool) or not isinstance(num_modules, int)
+                or num_modules < 0):
+            raise ValueError(f'amr.num_modules={num_modules!r} must be an '
+                             'int >= 0.')
+        if num_modules == 0:
+            return
+        stages = {m: b.num_stages for m, b in self.branches.items()}
+        if num_modules > min(stages.values()):
+            counts = ', '.join(
+                f'{type(self.branches[m]).__name__} ({m}) has {n}'
+                for m, n in stages.items())
+            raise ValueError(
+                f'amr.num_modules={num_modules} exceeds the stages of the '
+                f'branches: {counts}; at most {min(stages.values())} AMRs '
+                'fit.')
+        if input_shapes is None:
+            raise ValueError('amr.input_shapes is required to size the AMR '
+                             'weights, e.g. dict(rgb=(3, T, H, W), '
+                             'skeleton=(M, T, V, C)) as the pipeline '
+                             'produces.')
+        shapes = self.stage_shapes(input_shapes)
+        cfg.setdefault('type', 'AMR')
+        for depth in range(1, num_modules + 1):
+            module = MODELS.build(
+                dict(
+                    cfg,
+                    map_shapes={m: shapes[m][-depth][0]
+                                for m in self.modalities},
+                    feat_dims={m: shapes[m][-depth][1]
+                               for m in self.modalities},
+                    pools={
+                        m: self.branches[m].pool_stage
+                        for m in self.modalities
+                    },
+                    num_classes=self.cls_head.num_classes))
+            self.add_between_stages(depth, module)
+
+    def stage_shapes(self, input_shapes: Dict[str, Sequence[int]]
+                     ) -> Dict[str, List[Tuple[Tuple[int, ...], int]]]:
+        """Shape of every stage's output for one clip of each modality.
+
+        Runs the branches once, without grad, in eval mode (no BatchNorm
+        statistics change), on zeros of ``[1, *input_shapes[m]]``.
+
+        Args:
+            input_shapes (dict): Modality -> clip shape without the batch
+                axis (RGB ``(3, T, H, W)``, skeleton ``(M, T, V, C)``).
+
+        Returns:
+            dict: Modality -> per stage (shallowest first) a pair (map
+            shape without the batch axis, width of ``pool_stage``'s
+            output).
+        """
+        given = sorted(input_shapes or {})
+        if given != sorted(self.modalities):
+            raise ValueError(f'amr.input_shapes has {given}; the model has '
+                             f'the branches {sorted(self.modalities)}.')
+        flags = [(module, module.training) for module in self.modules()]
+        self.eval()
+        shapes = dict()
+        try:
+            for m in self.modalities:
+                shapes[m] = self._stage_shapes(m, tuple(input_shapes[m]))
+        finally:
+            for module, flag in flags:
+                module.training = flag
+        return shapes
+
+    def _stage_shapes(self, modality: str, clip: Tuple[int, ...]
+                      ) -> List[Tuple[Tuple[int, ...], int]]:
+        backbone = self.branches[modality]
+        where = (f'amr.input_shapes[{modality!r}]={clip} does not fit the '
+                 f'{modality} branch ({type(backbone).__name__})')
+        if len(clip) != _CLIP_DIMS[modality]:
+            raise ValueError(f'{where}: expected {_CLIP_DIMS[modality]} '
+                             'sizes (one clip, without the batch axis).')
+        shapes = []
+        with torch.no_grad():
+            try:
+                x = self.normalize({modality: torch.zeros(1, *clip)})
+                x = backbone.forward_stem(x[modality])
+                for index in range(backbone.num_stages):
+                    x = backbone.forward_stage(index, x)
+                    pooled = backbone.pool_stage(x)
+                    if pooled.dim() != 2 or pooled.shape[0] != 1:
+                        raise ValueError(
+                            f'pool_stage gave {tuple(pooled.shape)} for one '
+                            'clip; it must give [1, C] (merging any axis '
+                            'the backbone folds into the batch).')
+                    shapes.append((tuple(x.shape[1:]), pooled.shape[1]))
+            except (RuntimeError, ValueError) as error:
+                raise ValueError(f'{where}: {error}') from error
+        return shapes
+
+    def set_adversarial_training(self, training) -> None:
+        """Set the training objective that :meth:`loss` computes.
+
+        Args:
+            training (AdversarialTraining, optional): Standard training
+                when None (the default).
+        """
+        if training is not None:
+            training.check_model(self)
+        self.adversarial_training = training
 
     def split_views(self,
                     inputs: Dict[str, torch.Tensor],
@@ -217,17 +367,25 @@ class RGBSkeletonRecognizer(BaseModel):
                                self.skeleton_mean) / self.skeleton_std
         return out
 
-    def forward_stages(self, maps: Dict[str, torch.Tensor]
-                       ) -> Dict[str, torch.Tensor]:
+    def forward_stages(self,
+                       maps: Dict[str, torch.Tensor],
+                       return_aux: bool = False) -> object:
         """Run both branches' stages, pausing where a module sits between.
 
         Args:
             maps (dict): Stem outputs per modality.
+            return_aux (bool): Also return the auxiliary predictions of
+                the modules between stages. Defaults to False.
 
         Returns:
-            dict: The last stage's output per modality.
+            dict | tuple: The last stage's output per modality; with
+            ``return_aux``, also ``dict(depth -> [N * V, K])``, the
+            ``AUX_LOGITS`` of every module that gave one (AMR only when
+            it saw all modalities). They are returned, not stored, so
+            repeated and concurrent calls (attacks, DDP) cannot mix them.
         """
         maps = dict(maps)
+        aux = dict()
         done = {m: 0 for m in maps}
         depths = sorted((int(d) for d in self.between_stages), reverse=True)
         for depth in depths + [None]:
@@ -240,7 +398,16 @@ class RGBSkeletonRecognizer(BaseModel):
                         index, maps[modality])
                 done[modality] = stop
             if depth is not None:
-                maps = self.between_stages[str(depth)](maps)
+                out = dict(self.between_stages[str(depth)](maps))
+                if AUX_LOGITS in out:
+                    aux[depth] = out.pop(AUX_LOGITS)
+                if set(out) != set(maps):
+                    raise ValueError(
+                        f'The module at depth {depth} returned maps '
+                        f'{sorted(out)} for {sorted(maps)}.')
+                maps = out
+        if return_aux:
+            return maps, dict(sorted(aux.items()))
         return maps
 
     @property
@@ -260,8 +427,8 @@ class RGBSkeletonRecognizer(BaseModel):
 
     def branch_features(self,
                         inputs: Dict[str, torch.Tensor],
-                        modalities: Optional[Sequence[str]] = None
-                        ) -> Tuple[Dict[str, torch.Tensor], int, int]:
+                        modalities: Optional[Sequence[str]] = None,
+                        return_aux: bool = False) -> tuple:
         """Pooled features of each branch, before fusion.
 
         Args:
@@ -269,9 +436,12 @@ class RGBSkeletonRecognizer(BaseModel):
             modalities (sequence[str], optional): Run only these branches.
                 Allowed only when not :attr:`branches_interact`; defaults
                 to every branch.
+            return_aux (bool): Also return the auxiliary predictions
+                (see :meth:`forward_stages`). Defaults to False.
 
         Returns:
-            tuple: ``dict(modality -> [N * V, D_m])``, ``N``, ``V``.
+            tuple: ``dict(modality -> [N * V, D_m])``, ``N``, ``V`` (and,
+            with ``return_aux``, ``dict(depth -> [N * V, K])``).
         """
         subset = modalities is not None and (set(modalities) !=
                                              set(self.modalities))
@@ -286,8 +456,10 @@ class RGBSkeletonRecognizer(BaseModel):
             m: self.branches[m].forward_stem(x)
             for m, x in folded.items()
         }
-        maps = self.forward_stages(maps)
+        maps, aux = self.forward_stages(maps, return_aux=True)
         feats = {m: self.branches[m].forward_head(x) for m, x in maps.items()}
+        if return_aux:
+            return feats, batch, views, aux
         return feats, batch, views
 
     def fuse(self, feats: Dict[str, torch.Tensor]) -> torch.Tensor:
@@ -318,12 +490,16 @@ class RGBSkeletonRecognizer(BaseModel):
 
     def loss(self, inputs: Dict[str, torch.Tensor],
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
-        """Classification loss of a batch (one view per sample)."""
-        feats, _, views = self.extract_feat(inputs)
-        if views != 1:
-            raise ValueError(f'Training expects one view per sample, got '
-                             f'{views}; use num_clips=1 in train pipelines.')
-        return self.cls_head.loss(feats, data_samples)
+        """Training losses of a batch (one view per sample).
+
+        Computed by :attr:`adversarial_training` (standard training when
+        unset): ``loss_cls`` (plus ``loss_aux`` with AMRs) in standard
+        training; see :class:`AdversarialTraining` for the others. The
+        adversarial examples are made here, inside the forward that
+        ``MMDistributedDataParallel`` runs, so they exist under DDP too.
+        """
+        return (self.adversarial_training
+                or STANDARD_TRAINING).loss(self, inputs, data_samples)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: SampleList) -> SampleList:

@@ -1,0 +1,3 @@
+# Table 4, "AT with ✗RS (0 AMR)": without AMRs the paper's row is the AT
+# ✗RS baseline (same numbers as in Table 2), i.e. Madry training.
+_base_ = ['../baselines/at_both_i3d_hcn_ntu.py']

@@ -1,0 +1,6 @@
+# "AT with ✗RS" on NTU RGB+D 60 X-Sub (paper Table 2): Madry adversarial
+# training on PGD-10 examples of both modalities, loss on adversarial
+# examples only; the undefended model's architecture and schedule.
+_base_ = ['../i3d_hcn_ntu.py', '../_base_/adversarial/pgd10_train.py']
+
+train_cfg = {{_base_.adversarial_train_cfg}}

@@ -1,0 +1,4 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+from .amr import AMR
+
+__all__ = ['AMR']

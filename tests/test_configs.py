@@ -1,0 +1,169 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""Every config builds its model; the adversarial ones say what the paper
+says; AMR input shapes agree with the pipelines; the backbone-swap config
+trains one step."""
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+import mmamr  # noqa: F401  (registers the plugin)
+from mmamr.models import AdversarialTraining
+
+ROOT = Path(__file__).resolve().parents[1] / 'configs'
+CONFIGS = sorted(
+    str(p.relative_to(ROOT)) for p in ROOT.rglob('*.py')
+    if '_base_' not in p.parts)
+# Built at their real size; the other InceptionI3D configs get a thin I3D
+# (the structure, AMR placement and input shapes are unchanged).
+FULL_SIZE = {'amr_i3d_hcn_ntu.py', 'amr_i3d_hcn_synthetic.py'}
+
+PGD10 = dict(
+    type='PGD',
+    eps=dict(rgb=8 / 255, skeleton=8 / 255),
+    alpha=dict(rgb=2 / 255, skeleton=2 / 255),
+    steps=10,
+    random_start=True,
+    targets='both')
+# config -> (mode, attacked modalities, number of AMRs, λ)
+ADVERSARIAL = {
+    'amr_i3d_hcn_ntu.py': ('amr', 'both', 3, 1.0),
+    'amr_i3d_hcn_synthetic.py': ('amr', 'both', 3, 1.0),
+    'amr_slowonly_stgcn_synthetic.py': ('amr', 'both', 3, 1.0),
+    'ablations/amr_0_i3d_hcn_ntu.py': ('madry', 'both', 0, 1.0),
+    'ablations/amr_1_i3d_hcn_ntu.py': ('amr', 'both', 1, 1.0),
+    'ablations/amr_2_i3d_hcn_ntu.py': ('amr', 'both', 2, 1.0),
+    'ablations/amr_3_i3d_hcn_ntu.py': ('amr', 'both', 3, 1.0),
+    'ablations/amr_1_lambda_0p1_i3d_hcn_ntu.py': ('amr', 'both', 1, 0.1),
+    'ablations/amr_1_lambda_0p5_i3d_hcn_ntu.py': ('amr', 'both', 1, 0.5),
+    'ablations/amr_1_lambda_1_i3d_hcn_ntu.py': ('amr', 'both', 1, 1.0),
+    'ablations/amr_1_lambda_2_i3d_hcn_ntu.py': ('amr', 'both', 1, 2.0),
+    'ablations/amr_1_lambda_5_i3d_hcn_ntu.py': ('amr', 'both', 1, 5.0),
+}
+for _data in ('ntu', 'synthetic'):
+    for _target in ('rgb', 'skeleton', 'both'):
+        ADVERSARIAL[f'baselines/at_{_target}_i3d_hcn_{_data}.py'] = (
+            'madry', _target, 0, 1.0)
+
+
+def load(name: str) -> Config:
+    cfg = Config.fromfile(str(ROOT / name))
+    rgb = cfg.model.get('rgb_backbone')
+    if name not in FULL_SIZE and rgb and rgb.type == 'InceptionI3D':
+        rgb.width_multiplier = 0.125
+    return cfg
+
+
+def test_every_adversarial_config_is_listed():
+    listed = set(ADVERSARIAL)
+    adversarial = {
+        name
+        for name in CONFIGS
+        if Config.fromfile(str(ROOT / name)).train_cfg.get('type') ==
+        'AdversarialTrainLoop'
+    }
+    assert adversarial == listed
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_its_model_and_training(name):
+    cfg = load(name)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(cfg.model)
+    train_cfg = cfg.train_cfg
+    if train_cfg.get('type') != 'AdversarialTrainLoop':
+        assert name not in ADVERSARIAL
+        return
+    mode, targets, num_amrs, lam = ADVERSARIAL[name]
+    assert (train_cfg.mode, train_cfg.get('lam', 1.0)) == (mode, lam)
+    assert train_cfg.attack == dict(PGD10, targets=targets)
+    assert len(model.between_stages) == num_amrs
+    training = AdversarialTraining(train_cfg.mode, train_cfg.attack,
+                                   train_cfg.get('lam', 1.0))
+    model.set_adversarial_training(training)
+    assert training.attack.steps == 10
+    if num_amrs:
+        assert dict(type='AMRWeightsHook') in cfg.custom_hooks
+    if name.endswith('_ntu.py'):
+        # The paper's schedule: SGD lr 0.01, momentum 0.9, wd 5e-4,
+        # cosine over 80 epochs, 2 per GPU x 8 = 16.
+        assert cfg.optim_wrapper.optimizer == dict(
+            type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
+        assert train_cfg.max_epochs == 80
+        assert cfg.param_scheduler[0].type == 'CosineAnnealingLR'
+        assert cfg.train_dataloader.batch_size == 2
+
+
+def pipeline_clip(pipeline):
+    """(RGB clip shape, skeleton clip shape without V, C) of a pipeline."""
+    sizes = dict()
+    for step in pipeline:
+        if step.type == 'RGBSkeletonSampleFrames':
+            clip_len = step.clip_len
+        elif step.type == 'Resize' and not step.get('keep_ratio', True):
+            sizes['hw'] = tuple(step.scale)[::-1]
+        elif step.type == 'CenterCrop':
+            sizes['hw'] = (step.crop_size, ) * 2
+        elif step.type == 'FormatSkeletonInput':
+            sizes['persons'] = step.num_person
+    rgb = (3, clip_len['RGB'], *sizes['hw'])
+    return rgb, (sizes['persons'], clip_len['Pose'])
+
+
+@pytest.mark.parametrize(
+    'name', [n for n in CONFIGS if ADVERSARIAL.get(n, (0, 0, 0))[2]])
+def test_amr_input_shapes_are_the_pipelines_clips(name):
+    cfg = Config.fromfile(str(ROOT / name))
+    shapes = cfg.model.amr.input_shapes
+    for pipeline in (cfg.train_pipeline, cfg.val_pipeline):
+        rgb, (persons, frames) = pipeline_clip(pipeline)
+        assert tuple(shapes['rgb']) == rgb
+        # NTU-format skeletons: 25 joints x (x, y, z).
+        assert tuple(shapes['skeleton']) == (persons, frames, 25, 3)
+
+
+@pytest.mark.parametrize(
+    'name', ['amr_slowonly_stgcn_synthetic.py', 'amr_i3d_hcn_synthetic.py'])
+def test_amr_config_trains_one_step(name):
+    """Other backbones get AMR training from a config alone."""
+    cfg = load(name)
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.set_adversarial_training(
+        AdversarialTraining(cfg.train_cfg.mode, cfg.train_cfg.attack,
+                            cfg.train_cfg.lam))
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    shapes = cfg.model.amr.input_shapes
+    gen = torch.Generator().manual_seed(0)
+    data = dict(
+        inputs=dict(
+            rgb=[
+                torch.randint(0, 256, (1, *shapes['rgb']),
+                              generator=gen).to(torch.uint8)
+                for _ in range(2)
+            ],
+            skeleton=[
+                torch.rand(1, *shapes['skeleton'], generator=gen)
+                for _ in range(2)
+            ]),
+        data_samples=[
+            ActionDataSample().set_gt_label(label) for label in (0, 1)
+        ])
+    before = copy.deepcopy(model.state_dict())
+    log_vars = model.train_step(data, optim_wrapper)
+    assert {'loss_clean', 'loss_adv', 'loss_aux'} <= set(log_vars)
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
+    for depth in ('1', '2', '3'):
+        for m in ('rgb', 'skeleton'):
+            key = f'between_stages.{depth}.weights.{m}'
+            assert not torch.equal(model.state_dict()[key], before[key]), key
+    assert type(model.branches['skeleton']).__name__ in ('HCN',
+                                                         'StagedSTGCN')
