@@ -30,7 +30,7 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from .ntu_converter import atomic_output, read_video_info, with_progress
+from .conversion import atomic_output, read_video_info, with_progress
 
 SKELETON_DIR = 'nturgb+d_skeletons'
 VIDEO_DIR = 'nturgb+d_rgb'
