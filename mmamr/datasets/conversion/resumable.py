@@ -12,9 +12,11 @@ outputs, in job order, into the final pickle
 
 Malformed input raises ``ValueError`` naming the file. By default that
 stops the run (finished jobs stay cached); with ``skip_invalid=True`` the
-job's samples are skipped instead, counted and reported, and retried on
-the next run (failures are never cached). A job may also skip some of its
-samples itself and list them in :attr:`JobOutput.skipped`.
+job's samples are skipped instead, counted and reported. A job may also
+skip some of its samples itself and list them in
+:attr:`JobOutput.skipped`. Skips are never cached as done: a job that
+failed or skipped samples runs again on the next run, so fixed input is
+picked up and a run without ``skip_invalid`` never inherits a skip.
 """
 import contextlib
 import json
@@ -26,13 +28,16 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Tuple, Union)
+                    Set, Tuple, Union)
 
 from .atomic import atomic_output, dump_pickle_atomic, remove_temporaries
 from .progress import with_progress
 
 KEY = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 OPTIONS_FILE = 'options.json'
+# Outputs with skipped samples: used by this run's assembly, not "done"
+# (a '+' cannot occur in a key).
+PARTIAL = '+partial'
 Skip = Tuple[str, str]  # (sample name, reason)
 
 
@@ -51,8 +56,14 @@ class JobOutput:
 
 
 def _execute(job: Tuple[str, Any], fn: Callable[[Any], JobOutput],
-             work_dir: str, skip_invalid: bool) -> Tuple[str, List[Skip]]:
-    """Run one job in a worker and cache its output; return its skips."""
+             work_dir: str,
+             skip_invalid: bool) -> Tuple[str, Optional[List[Skip]]]:
+    """Run one job in a worker and cache its output.
+
+    Returns:
+        tuple: The key and ``None`` (done), ``[]`` (output with skipped
+        samples, cached as partial) or the skip of the whole job.
+    """
     key, args = job
     try:
         output = fn(args)
@@ -63,8 +74,9 @@ def _execute(job: Tuple[str, Any], fn: Callable[[Any], JobOutput],
     if not isinstance(output, JobOutput):
         raise TypeError(f'job {key!r} returned {type(output).__name__}, '
                         'expected JobOutput')
-    dump_pickle_atomic(output, Path(work_dir) / f'{key}.pkl')
-    return key, []
+    partial = PARTIAL if output.skipped else ''
+    dump_pickle_atomic(output, Path(work_dir) / f'{key}{partial}.pkl')
+    return key, [] if output.skipped else None
 
 
 class ResumableRun:
@@ -77,7 +89,8 @@ class ResumableRun:
             saved in the work dir; a later run with other options fails
             instead of mixing outputs made two ways.
         skip_invalid (bool): Skip (count and report) jobs whose input is
-            malformed instead of stopping. Defaults to False.
+            malformed instead of stopping. Not part of ``options``: skips
+            are never cached. Defaults to False.
     """
 
     def __init__(self,
@@ -89,7 +102,10 @@ class ResumableRun:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         remove_temporaries(self.work_dir)
         self._check_options(options)
+        # Keys skipped as a whole, and keys with a partial output, in the
+        # last call of run().
         self.failed: Dict[str, List[Skip]] = {}
+        self.partial: Set[str] = set()
 
     def _check_options(self, options: Dict[str, Any]) -> None:
         path = self.work_dir / OPTIONS_FILE
@@ -134,6 +150,7 @@ class ResumableRun:
         Returns:
             int: How many jobs ran (the others were cached).
         """
+        self.failed, self.partial = {}, set()
         keys = [key for key, _ in jobs]
         bad = [k for k in keys if not KEY.fullmatch(k)]
         if bad or len(set(keys)) != len(keys):
@@ -162,6 +179,8 @@ class ResumableRun:
             for key, skipped in results:
                 if skipped:
                     self.failed[key] = skipped
+                elif skipped is not None:
+                    self.partial.add(key)
         return len(pending)
 
     def outputs(self, keys: Sequence[str]) -> Iterator[JobOutput]:
@@ -174,7 +193,10 @@ class ResumableRun:
             if key in self.failed:
                 yield JobOutput(skipped=self.failed[key])
                 continue
-            with open(self.cache_path(key), 'rb') as f:
+            path = self.cache_path(key)
+            if key in self.partial:
+                path = path.with_name(f'{key}{PARTIAL}.pkl')
+            with open(path, 'rb') as f:
                 yield pickle.load(f)
 
     def annotations(self, keys: Sequence[str],
