@@ -3,6 +3,7 @@
 pipelines on the converted real sample (clip 1 of video 298)."""
 from pathlib import Path
 
+import imigue_sample
 import numpy as np
 import pytest
 import torch
@@ -15,6 +16,9 @@ import mmamr  # noqa: F401  registers the model and transforms
 from mmamr.datasets.imigue_converter import convert_imigue
 
 ROOT = Path(__file__).resolve().parents[2]
+imigue_video = pytest.fixture(
+    scope='module', name='imigue_video')(imigue_sample.long_video)
+imigue_raw = pytest.fixture(name='imigue_raw')(imigue_sample.raw_layout)
 CONFIG = ROOT / 'configs' / 'i3d_hcn_imigue.py'
 
 

@@ -8,10 +8,11 @@ import pickle
 from pathlib import Path
 
 import decord
+import imigue_sample
 import numpy as np
 import pytest
-from conftest import (IMIGUE, LONG_SHAPE, own_pose_copy, read_code,
-                      write_long_video)
+from imigue_sample import (IMIGUE, LONG_SHAPE, own_pose_copy, read_code,
+                           write_long_video)
 
 import mmamr.datasets.imigue_converter as imigue_converter
 from mmamr.datasets.conversion import read_video_info
@@ -19,6 +20,9 @@ from mmamr.datasets.imigue_converter import convert_imigue
 from mmamr.datasets.openpose_json import read_openpose_frame
 
 ROOT = Path(__file__).resolve().parents[2]
+imigue_video = pytest.fixture(
+    scope='module', name='imigue_video')(imigue_sample.long_video)
+imigue_raw = pytest.fixture(name='imigue_raw')(imigue_sample.raw_layout)
 
 
 def convert(raw: dict, **kwargs) -> dict:

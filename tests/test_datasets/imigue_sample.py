@@ -1,11 +1,18 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-"""iMiGUE fixtures built around the real sample: clip 1 of video 298
+"""iMiGUE test data built around the real sample: clip 1 of video 298
 (labels CSV row and its 90 OpenPose JSON frames) plus a generated long
 video, since the real one is not in the sample data.
 
 The generated video writes each frame's index in binary as nine black or
 white vertical stripes, so a test can read back exactly which frames of
 the long video a clip holds.
+
+A test module declares the fixtures it needs (a ``conftest.py`` here would
+clash with ``tests/test_tools/conftest.py``, which its tests import)::
+
+    imigue_video = pytest.fixture(scope='module', name='imigue_video')(
+        imigue_sample.long_video)
+    imigue_raw = pytest.fixture(name='imigue_raw')(imigue_sample.raw_layout)
 """
 import shutil
 from pathlib import Path
@@ -62,16 +69,14 @@ def needs_imigue_sample():
         pytest.skip(f'iMiGUE sample not found in {IMIGUE}')
 
 
-@pytest.fixture(scope='session')
-def imigue_video(tmp_path_factory) -> Path:
+def long_video(tmp_path_factory) -> Path:
     """A 260-frame, 25 fps long video 298 (the clips end at frame 257)."""
     needs_imigue_sample()
     folder = tmp_path_factory.mktemp('imigue_videos')
     return write_long_video(folder / '298.mp4', 260)
 
 
-@pytest.fixture
-def imigue_raw(tmp_path, imigue_video) -> dict:
+def raw_layout(tmp_path, imigue_video) -> dict:
     """A raw iMiGUE layout in ``tmp_path`` (files may be edited)."""
     pose = tmp_path / 'openpose'
     pose.mkdir()
