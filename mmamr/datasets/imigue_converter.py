@@ -32,7 +32,6 @@ nobody is ever detected) raises ``ValueError`` naming the file, or with
 ``<out_file>.skipped.txt``.
 """
 import os
-import pickle
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +42,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 from .conversion import (JobOutput, ResumableRun, VideoSink,
-                         dump_annotation_pickle, remove_temporaries,
-                         resized_shape, scale_factor, single_threaded_cv2,
-                         write_skip_report)
+                         prepare_output_dirs, resized_shape, scale_factor,
+                         single_threaded_cv2)
 from .imigue_labels import FPS, SPLITS, Clip, read_labels, subject_split
 from .openpose_json import (BODY_25_JOINTS, frame_files, read_openpose_frame,
                             select_persons)
@@ -329,12 +327,7 @@ def convert_imigue(label_csv: str,
     by_video: Dict[int, List[Clip]] = defaultdict(list)
     for clip in clips:
         by_video[clip.video_id].append(clip)
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out_file.parent, out_file.stem)
-    if out_video_dir is not None:
-        Path(out_video_dir).mkdir(parents=True, exist_ok=True)
-        remove_temporaries(out_video_dir)
+    prepare_output_dirs(out_file, out_video_dir)
     video_dir = None if video_dir is None else os.path.abspath(video_dir)
     settings = dict(
         out_video_dir=(None if video_dir is None else
@@ -381,21 +374,16 @@ def convert_imigue(label_csv: str,
     # A video skipped as a whole counts as all its clips.
     for key, reasons in run.failed.items():
         run.failed[key] = [(name, reasons[0][1]) for name in clip_names[key]]
-    split = dump_annotation_pickle(
-        out_file,
-        run.annotations([key for key, _ in jobs], skipped),
+    result = run.write_pickle(
+        out_file, [key for key, _ in jobs],
         split_of=lambda ann: [subject_split(ann['subject_id'])],
-        split_names=SPLITS)
-    write_skip_report(out_file, skipped)
-    if not keep_work_dir:
-        run.remove()
-    num_samples = sum(len(v) for v in split.values())
+        split_names=SPLITS,
+        skipped=skipped,
+        keep_work_dir=keep_work_dir,
+        return_annotations=return_annotations)
     print_log(
-        f'iMiGUE: {num_samples} clips from {len(jobs)} videos ({ran} '
-        f'converted now), {len(skipped)} clips skipped -> {out_file}',
+        f'iMiGUE: {result["num_samples"]} clips from {len(jobs)} videos '
+        f'({ran} converted now), {len(result["skipped"])} clips skipped -> '
+        f'{out_file}',
         logger='current')
-    result = dict(split=split, num_samples=num_samples, skipped=skipped)
-    if return_annotations:
-        with open(out_file, 'rb') as f:
-            result['annotations'] = pickle.load(f)['annotations']
     return result

@@ -22,7 +22,6 @@ The conversion is streamed, parallel and resumable
 work dir, and the pickle is assembled from there one sample at a time.
 """
 import os
-import pickle
 import re
 from functools import partial
 from pathlib import Path
@@ -30,9 +29,9 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from mmengine.logging import print_log
 
-from .conversion import (JobOutput, ResumableRun, dump_annotation_pickle,
-                         read_video_info, remove_temporaries, resize_video,
-                         scale_factor, single_threaded_cv2, write_skip_report)
+from .conversion import (JobOutput, ResumableRun, prepare_output_dirs,
+                         read_video_info, resize_video, scale_factor,
+                         single_threaded_cv2)
 from .ntu_skeleton_file import read_skeleton_file, to_keypoint_arrays
 
 XSUB_TRAIN_SUBJECTS = frozenset(
@@ -279,12 +278,7 @@ def convert_ntu(skeleton_dir: str,
         raise ValueError('out_video_dir needs video_dir (the source videos)')
     skip = read_missing_list(missing_list) if missing_list else set()
     names = list_samples(skeleton_dir, skip)
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    remove_temporaries(out_file.parent, out_file.stem)
-    if out_video_dir is not None:
-        Path(out_video_dir).mkdir(parents=True, exist_ok=True)
-        remove_temporaries(out_video_dir)
+    prepare_output_dirs(out_file, out_video_dir)
     kwargs = dict(
         video_dir=_abs(video_dir),
         max_bodies=max_bodies,
@@ -303,23 +297,17 @@ def convert_ntu(skeleton_dir: str,
         workers=workers,
         progress=progress,
         initializer=single_threaded_cv2)
-    skipped: List[Tuple[str, str]] = []
-    split = dump_annotation_pickle(
+    result = run.write_pickle(
         out_file,
-        run.annotations(names, skipped),
+        names,
         split_of=lambda ann: splits_of(ann['frame_dir']),
-        split_names=SPLITS)
-    write_skip_report(out_file, skipped)
-    if not keep_work_dir:
-        run.remove()
-    num_samples = len(split['xsub_train']) + len(split['xsub_val'])
+        split_names=SPLITS,
+        skipped=[],
+        keep_work_dir=keep_work_dir,
+        return_annotations=return_annotations)
     print_log(
-        f'NTU: {num_samples} samples ({ran} converted now, '
-        f'{len(names) - ran} from {run.work_dir}), {len(skipped)} skipped '
-        f'-> {out_file}',
+        f'NTU: {result["num_samples"]} samples ({ran} converted now, '
+        f'{len(names) - ran} from {run.work_dir}), '
+        f'{len(result["skipped"])} skipped -> {out_file}',
         logger='current')
-    result = dict(split=split, num_samples=num_samples, skipped=skipped)
-    if return_annotations:
-        with open(out_file, 'rb') as f:
-            result['annotations'] = pickle.load(f)['annotations']
     return result

@@ -248,5 +248,5 @@ def test_cli_prints_split_sizes(imigue_raw, capsys):
         '1', '--no-progress'
     ])
     printed = capsys.readouterr().out
-    assert '2 clips' in printed and 'xsub_train: 2' in printed
+    assert '2 samples' in printed and 'xsub_train: 2' in printed
     assert 'xsub_test: 0' in printed and imigue_raw['out'].is_file()

@@ -9,13 +9,17 @@
 # is 8/255 of the frame width along x (about 14 px at 456 x 256).
 # Undetected joints stay exactly 0 (padding).
 # No horizontal flip: it would mirror RGB but not the skeleton.
-dataset_type = 'RGBSkeletonDataset'
+# Loaders (batch 2 per GPU, workers, samplers, AccMetric) as for NTU.
+_base_ = ['ntu60_xsub_rgb_skeleton.py']
+
 data_root = 'data/imigue'
 ann_file = f'{data_root}/imigue_2d_rgb.pkl'
 video_root = f'{data_root}/clips'
 clip_len = dict(RGB=32, Pose=32)
 num_person = 1
-skeleton_norm = dict(
+# Not named skeleton_norm: a dict of the base's name would merge with the
+# base's 3-D settings.
+skeleton_norm_2d = dict(
     type='NormalizeSkeleton', center_joint=None, use_img_shape=True)
 
 train_pipeline = [
@@ -23,7 +27,7 @@ train_pipeline = [
     dict(type='RGBSkeletonDecode'),
     # Skeleton steps come before the spatial RGB transforms, which would
     # otherwise move the keypoints with the pixels.
-    skeleton_norm,
+    skeleton_norm_2d,
     dict(type='FormatSkeletonInput', num_person=num_person),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='RandomResizedCrop'),
@@ -34,7 +38,7 @@ train_pipeline = [
 val_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='RGBSkeletonDecode'),
-    skeleton_norm,
+    skeleton_norm_2d,
     dict(type='FormatSkeletonInput', num_person=num_person),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
@@ -44,29 +48,14 @@ val_pipeline = [
 test_pipeline = val_pipeline
 
 train_dataloader = dict(
-    batch_size=2,  # x 8 GPUs = the paper's batch of 16
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
         ann_file=ann_file,
-        split='xsub_train',
         data_prefix=dict(video=video_root),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=2,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
         ann_file=ann_file,
         split='xsub_test',
         data_prefix=dict(video=video_root),
-        pipeline=val_pipeline,
-        test_mode=True))
+        pipeline=val_pipeline))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='AccMetric')
-test_evaluator = val_evaluator

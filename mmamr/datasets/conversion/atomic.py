@@ -86,3 +86,16 @@ def remove_temporaries(folder: PathLike, stem: str = '*') -> int:
             tmp.unlink()
             count += 1
     return count
+
+
+def prepare_output_dirs(out_file: PathLike, *folders: PathLike) -> None:
+    """Create the folders of a conversion's outputs and delete the
+    temporaries a killed run left there (of ``out_file``'s name only, in
+    its folder, which may hold other files)."""
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(out_file.parent, out_file.stem)
+    for folder in folders:
+        if folder is not None:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            remove_temporaries(folder)

@@ -27,11 +27,12 @@ import shutil
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
-                    Set, Tuple, Union)
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Set, Tuple, Union)
 
 from .atomic import atomic_output, dump_pickle_atomic, remove_temporaries
 from .progress import with_progress
+from .streaming_pickle import dump_annotation_pickle
 
 KEY = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]*')
 OPTIONS_FILE = 'options.json'
@@ -210,6 +211,55 @@ class ResumableRun:
         for output in self.outputs(keys):
             skipped.extend(output.skipped)
             yield from output.annotations
+
+    def write_pickle(self,
+                     out_file: Union[str, Path],
+                     keys: Sequence[str],
+                     split_of: Callable[[dict], Iterable[str]],
+                     split_names: Sequence[str],
+                     skipped: List[Skip],
+                     keep_work_dir: bool = False,
+                     return_annotations: bool = True) -> dict:
+        """Assemble the final pickle from the outputs of ``keys``.
+
+        Streams the annotations into ``out_file`` (see
+        :func:`~.streaming_pickle.dump_annotation_pickle`), writes the
+        skip report, and removes the work dir unless ``keep_work_dir``.
+
+        Args:
+            out_file (str | Path): The pickle.
+            keys (Sequence[str]): Job keys, in output order.
+            split_of (callable): ``annotation -> split names``.
+            split_names (Sequence[str]): Splits, in order.
+            skipped (list): Skips found before the jobs ran (e.g. bad
+                rows of a label file); the jobs' skips are appended.
+            keep_work_dir (bool): Keep the work dir. Defaults to False.
+            return_annotations (bool): Read the pickle's annotations back
+                into the result. Defaults to True.
+
+        Returns:
+            dict: ``split``, ``num_samples``, ``skipped`` and, with
+            ``return_annotations``, ``annotations``.
+        """
+        count = 0
+
+        def counted(annotations: Iterator[dict]) -> Iterator[dict]:
+            nonlocal count
+            for ann in annotations:
+                count += 1
+                yield ann
+
+        split = dump_annotation_pickle(
+            out_file, counted(self.annotations(keys, skipped)), split_of,
+            split_names)
+        write_skip_report(out_file, skipped)
+        if not keep_work_dir:
+            self.remove()
+        result = dict(split=split, num_samples=count, skipped=skipped)
+        if return_annotations:
+            with open(out_file, 'rb') as f:
+                result['annotations'] = pickle.load(f)['annotations']
+        return result
 
     def remove(self) -> None:
         """Delete the work dir (after the final pickle is written)."""

@@ -14,10 +14,11 @@ Interrupted? Run the same command again: finished videos are kept in
 ``<out_file>.work`` and not redone. See docs/data_preparation.md.
 """
 import argparse
-import os
 import sys
 import time
 
+from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
+                                           run_kwargs)
 from mmamr.datasets.imigue_converter import convert_imigue
 
 
@@ -55,25 +56,7 @@ def parse_args(argv=None):
         '--video-template',
         default='{video_id}.mp4',
         help="long video file name (default '{video_id}.mp4')")
-    parser.add_argument(
-        '--workers',
-        type=int,
-        default=min(8,
-                    os.cpu_count() or 1),
-        help='parallel processes, one video each (default: min(8, CPUs))')
-    parser.add_argument(
-        '--work-dir', help='per-video results (default: <out_file>.work)')
-    parser.add_argument(
-        '--keep-work-dir',
-        action='store_true',
-        help='keep the work dir after success')
-    parser.add_argument(
-        '--skip-invalid',
-        action='store_true',
-        help='skip malformed clips (listed in <out_file>.skipped.txt) '
-        'instead of stopping at the first')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+    add_run_arguments(parser, 'long video')
     return parser.parse_args(argv)
 
 
@@ -90,23 +73,12 @@ def main(argv=None):
             short_side=args.short_side or None,
             img_shape=args.img_shape,
             max_persons=args.max_persons,
-            workers=args.workers,
-            progress=not args.no_progress,
             pose_dir_template=args.pose_dir_template,
             video_template=args.video_template,
-            work_dir=args.work_dir,
-            keep_work_dir=args.keep_work_dir,
-            skip_invalid=args.skip_invalid,
-            return_annotations=False)
+            **run_kwargs(args))
     except ValueError as e:  # malformed input: the message names the file
         sys.exit(f'error: {e}')
-    print(f'{result["num_samples"]} clips -> {args.out_file} '
-          f'in {time.time() - start:.1f} s')
-    for name, ids in result['split'].items():
-        print(f'  {name}: {len(ids)}')
-    if result['skipped']:
-        print(f'{len(result["skipped"])} clips skipped, listed in '
-              f'{args.out_file}.skipped.txt')
+    print_summary(result, args.out_file, time.time() - start)
 
 
 if __name__ == '__main__':

@@ -13,10 +13,11 @@ Interrupted? Run the same command again: finished samples are kept in
 ``<out_file>.work`` and not redone. See docs/data_preparation.md.
 """
 import argparse
-import os
 import sys
 import time
 
+from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
+                                           run_kwargs)
 from mmamr.datasets.ntu_converter import convert_ntu
 
 
@@ -39,30 +40,12 @@ def parse_args(argv=None):
         '--missing-list',
         help='samples to skip (NTU_RGBD_samples_with_missing_skeletons.txt)')
     parser.add_argument(
-        '--workers',
-        type=int,
-        default=min(8,
-                    os.cpu_count() or 1),
-        help='parallel processes (default: min(8, CPUs))')
-    parser.add_argument(
         '--max-bodies', type=int, default=2, help='body slots M (default 2)')
     parser.add_argument(
         '--no-keypoint-2d',
         action='store_true',
         help='leave out the colour-frame keypoints (a third of the pickle)')
-    parser.add_argument(
-        '--work-dir', help='per-sample results (default: <out_file>.work)')
-    parser.add_argument(
-        '--keep-work-dir',
-        action='store_true',
-        help='keep the work dir after success')
-    parser.add_argument(
-        '--skip-invalid',
-        action='store_true',
-        help='skip malformed samples (listed in <out_file>.skipped.txt) '
-        'instead of stopping at the first')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+    add_run_arguments(parser, 'sample')
     return parser.parse_args(argv)
 
 
@@ -75,25 +58,14 @@ def main(argv=None):
             args.out_file,
             video_dir=args.video_dir,
             missing_list=args.missing_list,
-            workers=args.workers,
             max_bodies=args.max_bodies,
-            progress=not args.no_progress,
             out_video_dir=args.out_video_dir,
             short_side=args.short_side,
             with_keypoint_2d=not args.no_keypoint_2d,
-            work_dir=args.work_dir,
-            keep_work_dir=args.keep_work_dir,
-            skip_invalid=args.skip_invalid,
-            return_annotations=False)
+            **run_kwargs(args))
     except ValueError as e:  # malformed input: the message names the file
         sys.exit(f'error: {e}')
-    print(f'{result["num_samples"]} samples -> {args.out_file} '
-          f'in {time.time() - start:.1f} s')
-    for name, ids in result['split'].items():
-        print(f'  {name}: {len(ids)}')
-    if result['skipped']:
-        print(f'{len(result["skipped"])} samples skipped, listed in '
-              f'{args.out_file}.skipped.txt')
+    print_summary(result, args.out_file, time.time() - start)
 
 
 if __name__ == '__main__':
