@@ -134,6 +134,36 @@ def test_malformed_job_stops_the_run_or_is_skipped_and_retried(tmp_path):
                         skip_invalid=True).run(jobs, square) == 1
 
 
+def odd_samples_only(n: int, skip_invalid: bool) -> JobOutput:
+    """A job of ``n`` samples, of which the even ones are malformed."""
+    output = JobOutput()
+    for i in range(n):
+        if i % 2 == 0:
+            if not skip_invalid:
+                raise ValueError(f'sample {i} is malformed')
+            output.skipped.append((f's{i}', 'malformed'))
+        else:
+            output.annotations.append(dict(frame_dir=f's{i}'))
+    return output
+
+
+def test_samples_skipped_inside_a_job_are_never_inherited(tmp_path):
+    work = tmp_path / 'work'
+    lenient = ResumableRun(work, {}, skip_invalid=True)
+    lenient.run([('job', 3)], partial(odd_samples_only, skip_invalid=True))
+    skipped = []
+    assert [a['frame_dir'] for a in lenient.annotations(['job'], skipped)
+            ] == ['s1']
+    assert skipped == [('s0', 'malformed'), ('s2', 'malformed')]
+    # The partial output is not "done": a strict run redoes the job.
+    strict = ResumableRun(work, {})
+    with pytest.raises(ValueError, match='sample 0 is malformed'):
+        strict.run([('job', 3)], partial(odd_samples_only,
+                                         skip_invalid=False))
+    assert ResumableRun(work, {}, skip_invalid=True).run(
+        [('job', 3)], partial(odd_samples_only, skip_invalid=True)) == 1
+
+
 def test_other_options_refuse_the_work_dir(tmp_path):
     ResumableRun(tmp_path / 'work', dict(size=256, dirs=('a', 'b')))
     # Tuples and lists are the same once saved as JSON.

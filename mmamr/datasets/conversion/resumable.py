@@ -75,8 +75,8 @@ def _execute(job: Tuple[str, Any], fn: Callable[[Any], JobOutput],
     if not isinstance(output, JobOutput):
         raise TypeError(f'job {key!r} returned {type(output).__name__}, '
                         'expected JobOutput')
-    partial = PARTIAL if output.skipped else ''
-    dump_pickle_atomic(output, Path(work_dir) / f'{key}{partial}.pkl')
+    suffix = PARTIAL if output.skipped else ''
+    dump_pickle_atomic(output, Path(work_dir) / f'{key}{suffix}.pkl')
     return key, [] if output.skipped else None
 
 
