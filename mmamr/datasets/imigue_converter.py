@@ -70,9 +70,17 @@ class VideoJob:
     skip_invalid: bool
 
 
-def clip_keypoints(clip: Clip, files: Dict[int, Path], max_persons: int,
+def clip_keypoints(clip: Clip, folder: str, files: Dict[int, Path],
+                   max_persons: int,
                    cache: Dict[int, np.ndarray]) -> np.ndarray:
     """``(M, T, 25, 3)`` of a clip, ``(x, y, confidence)`` per joint.
+
+    Args:
+        clip (Clip): The clip.
+        folder (str): The OpenPose folder of its video (for messages).
+        files (dict): ``frame -> JSON file`` (:func:`frame_files`).
+        max_persons (int): ``M``.
+        cache (dict): ``frame -> (M, 25, 3)`` already read for this video.
 
     Raises:
         ValueError: A frame's JSON is missing or malformed, or nobody is
@@ -83,17 +91,16 @@ def clip_keypoints(clip: Clip, files: Dict[int, Path], max_persons: int,
         if t not in cache:
             if t not in files:
                 raise ValueError(
-                    f'clip {clip.name} (frames {clip.start}-{clip.end}): no '
-                    f'OpenPose JSON for frame {t} (expected '
-                    f'*_{t:012d}_keypoints.json)')
+                    f'{folder}: no OpenPose JSON for frame {t} (expected '
+                    f'*_{t:012d}_keypoints.json) of clip {clip.name}, '
+                    f'frames {clip.start}-{clip.end}')
             cache[t] = select_persons(
                 read_openpose_frame(files[t], BODY_25_JOINTS), max_persons)
         frames.append(cache[t])
     keypoint = np.stack(frames, axis=1)
     if not keypoint[..., 2].any():
-        folder = next(iter(files.values())).parent
-        raise ValueError(f'clip {clip.name}: nobody detected in any of its '
-                         f'{clip.num_frames} frames in {folder}')
+        raise ValueError(f'{folder}: nobody detected in any of the '
+                         f'{clip.num_frames} frames of clip {clip.name}')
     return keypoint
 
 
@@ -188,7 +195,8 @@ def _read_clips(job: VideoJob, files: Dict[int, Path], original: Shape,
     keypoints, cache = {}, {}
     for clip in job.clips:
         try:
-            keypoint = clip_keypoints(clip, files, job.max_persons, cache)
+            keypoint = clip_keypoints(clip, job.pose_dir, files,
+                                      job.max_persons, cache)
             check_in_frame(keypoint, original, clip, source)
         except ValueError as e:
             if not job.skip_invalid:

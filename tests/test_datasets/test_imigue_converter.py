@@ -139,7 +139,18 @@ def test_frame_with_other_keypoint_count_raises_or_is_skipped(imigue_raw):
 def test_missing_frame_raises(imigue_raw):
     pose = own_pose_copy(imigue_raw)
     (pose / '298_000000000210_keypoints.json').unlink()
-    with pytest.raises(ValueError, match='no OpenPose JSON for frame 210'):
+    with pytest.raises(ValueError, match=f'{pose}: no OpenPose JSON for '
+                       'frame 210'):
+        convert(imigue_raw)
+
+
+def test_clip_where_nobody_is_ever_detected_raises(imigue_raw):
+    pose = own_pose_copy(imigue_raw)
+    for t in range(200, 231):  # all of clip 2
+        (pose / f'298_{t:012d}_keypoints.json').write_text(
+            json.dumps(dict(version=1.3, people=[])))
+    with pytest.raises(ValueError, match='nobody detected in any of the 31 '
+                       'frames of clip 0298_0002'):
         convert(imigue_raw)
 
 
