@@ -8,6 +8,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+from test_datasets.sample_data import SAMPLE_DATA
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,3 +56,19 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
     assert 'torch.get_num_threads() = 1' in printed
     assert res['verdict'] in printed
     assert json.loads(out.read_text())['verdict'] == res['verdict']
+
+
+def test_data_conversion_reports_every_figure(tmp_path):
+    if not (SAMPLE_DATA / 'ntu').is_dir() or not (SAMPLE_DATA /
+                                                  'imigue').is_dir():
+        pytest.skip(f'sample data not found in {SAMPLE_DATA}')
+    bench = load_script('data_conversion')
+    out = tmp_path / 'out.json'
+    res = bench.main(
+        ['--data', str(SAMPLE_DATA), '--repeat', '1', '--json',
+         str(out)])
+    for part in ('ntu', 'ntu_total', 'imigue', 'imigue_total'):
+        assert all(value > 0 for value in res[part].values()), part
+    assert res['imigue_counts'] == dict(
+        clips=18498, clip_frames=1197897, decoded_frames=3008465)
+    assert json.loads(out.read_text())['ntu'] == res['ntu']

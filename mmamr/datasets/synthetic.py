@@ -30,7 +30,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
-from .ntu_converter import atomic_output, read_video_info, with_progress
+from .conversion import (atomic_output, read_video_info, remove_temporaries,
+                         with_progress)
 
 SKELETON_DIR = 'nturgb+d_skeletons'
 VIDEO_DIR = 'nturgb+d_rgb'
@@ -473,9 +474,7 @@ def generate_synthetic(out_dir: str,
     out = Path(out_dir)
     for sub in (SKELETON_DIR, VIDEO_DIR):
         (out / sub).mkdir(parents=True, exist_ok=True)
-        # Temporaries of an interrupted run (see atomic_output).
-        for tmp in (out / sub).glob('.*.tmp-*'):
-            tmp.unlink()
+        remove_temporaries(out / sub)  # of an interrupted run
     jobs = [(c, i) for c in range(num_classes) for i in range(num_per_class)]
     fn = partial(
         _generate_sample,

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sample_data
 
 from mmamr.datasets.ntu_skeleton_file import (read_skeleton_file,
                                               to_keypoint_arrays)
 
-NTU_DIR = Path(__file__).resolve().parents[2].parent / 'shared/data/ntu'
+NTU_DIR = sample_data.NTU_DIR
 REAL = NTU_DIR / 'S001C001P001R001A001.skeleton'
 REAL_BODY_ID = 72057594037931101
 

@@ -8,13 +8,14 @@ import cv2
 import mmengine
 import numpy as np
 import pytest
+import sample_data
 import torch
 from mmaction.registry import DATASETS
 from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  registers our dataset and transforms
 
-NTU = Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'ntu'
+NTU = sample_data.NTU_DIR
 NTU_ID = 'S001C001P001R001A001'
 
 

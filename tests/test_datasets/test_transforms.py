@@ -6,12 +6,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import sample_data
 import torch
 from mmaction.registry import TRANSFORMS
 
 import mmamr  # noqa: F401  registers our dataset and transforms
 
-NTU = Path(__file__).resolve().parents[2].parent / 'shared' / 'data' / 'ntu'
+NTU = sample_data.NTU_DIR
 NTU_ID = 'S001C001P001R001A001'
 
 

@@ -1,18 +1,23 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Convert NTU RGB+D raw skeletons (and videos) to mmaction2's pickle.
 
-Example::
+Example (the whole NTU RGB+D 60, videos re-encoded to short side 256)::
 
-    python tools/data/ntu/convert_ntu.py data/ntu/nturgb+d_skeletons \
-        data/ntu/ntu60_3d.pkl --video-dir data/ntu/nturgb+d_rgb \
-        --missing-list data/ntu/NTU_RGBD_samples_with_missing_skeletons.txt \
-        --workers 8
+    python tools/data/ntu/convert_ntu.py data/ntu60/nturgb+d_skeletons \
+        data/ntu60/ntu60_3d_rgb.pkl \
+        --missing-list data/ntu60/NTU_RGBD_samples_with_missing_skeletons.txt \
+        --video-dir data/ntu60/nturgb+d_rgb_raw \
+        --out-video-dir data/ntu60/nturgb+d_rgb --short-side 256 --workers 8
+
+Interrupted? Run the same command again: finished samples are kept in
+``<out_file>.work`` and not redone. See docs/data_preparation.md.
 """
 import argparse
-import os
 import sys
 import time
 
+from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
+                                           run_kwargs)
 from mmamr.datasets.ntu_converter import convert_ntu
 
 
@@ -25,18 +30,22 @@ def parse_args(argv=None):
         '--video-dir',
         help='folder of <name>_rgb.avi; each sample must have its video')
     parser.add_argument(
+        '--out-video-dir',
+        help='re-encode the videos into this folder as <name>_rgb.mp4')
+    parser.add_argument(
+        '--short-side',
+        type=int,
+        help='short side of the re-encoded videos, e.g. 256 (default: keep)')
+    parser.add_argument(
         '--missing-list',
         help='samples to skip (NTU_RGBD_samples_with_missing_skeletons.txt)')
     parser.add_argument(
-        '--workers',
-        type=int,
-        default=min(8,
-                    os.cpu_count() or 1),
-        help='parallel processes (default: min(8, CPUs))')
-    parser.add_argument(
         '--max-bodies', type=int, default=2, help='body slots M (default 2)')
     parser.add_argument(
-        '--no-progress', action='store_true', help='hide the progress bar')
+        '--no-keypoint-2d',
+        action='store_true',
+        help='leave out the colour-frame keypoints (a third of the pickle)')
+    add_run_arguments(parser, 'sample')
     return parser.parse_args(argv)
 
 
@@ -44,20 +53,19 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.time()
     try:
-        data = convert_ntu(
+        result = convert_ntu(
             args.skeleton_dir,
             args.out_file,
             video_dir=args.video_dir,
             missing_list=args.missing_list,
-            workers=args.workers,
             max_bodies=args.max_bodies,
-            progress=not args.no_progress)
+            out_video_dir=args.out_video_dir,
+            short_side=args.short_side,
+            with_keypoint_2d=not args.no_keypoint_2d,
+            **run_kwargs(args))
     except ValueError as e:  # malformed input: the message names the file
         sys.exit(f'error: {e}')
-    print(f'{len(data["annotations"])} samples -> {args.out_file} '
-          f'in {time.time() - start:.1f} s')
-    for name, ids in data['split'].items():
-        print(f'  {name}: {len(ids)}')
+    print_summary(result, args.out_file, time.time() - start)
 
 
 if __name__ == '__main__':

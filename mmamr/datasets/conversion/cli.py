@@ -1,0 +1,54 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""Command-line options and summary shared by the converter scripts."""
+import argparse
+import os
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
+    """Add ``--workers``, ``--work-dir``, ``--keep-work-dir``,
+    ``--skip-invalid`` and ``--no-progress``.
+
+    Args:
+        parser (ArgumentParser): The script's parser.
+        job (str): What one job converts, for the help ("sample").
+    """
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=min(8,
+                    os.cpu_count() or 1),
+        help=f'parallel processes, one {job} each (default: min(8, CPUs))')
+    parser.add_argument(
+        '--work-dir', help='per-job results (default: <out_file>.work)')
+    parser.add_argument(
+        '--keep-work-dir',
+        action='store_true',
+        help='keep the work dir after success')
+    parser.add_argument(
+        '--skip-invalid',
+        action='store_true',
+        help='skip malformed samples (listed in <out_file>.skipped.txt) '
+        'instead of stopping at the first')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='hide the progress bar')
+
+
+def run_kwargs(args: argparse.Namespace) -> dict:
+    """The converter keyword arguments of :func:`add_run_arguments`."""
+    return dict(
+        workers=args.workers,
+        progress=not args.no_progress,
+        work_dir=args.work_dir,
+        keep_work_dir=args.keep_work_dir,
+        skip_invalid=args.skip_invalid,
+        return_annotations=False)
+
+
+def print_summary(result: dict, out_file: str, seconds: float) -> None:
+    """Print the sample count, the split sizes and the skips."""
+    print(f'{result["num_samples"]} samples -> {out_file} in {seconds:.1f} s')
+    for name, ids in result['split'].items():
+        print(f'  {name}: {len(ids)}')
+    if result['skipped']:
+        print(f'{len(result["skipped"])} samples skipped, listed in '
+              f'{out_file}.skipped.txt')
