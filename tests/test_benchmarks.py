@@ -61,7 +61,7 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
 def test_data_conversion_reports_every_figure(tmp_path):
     if not (SAMPLE_DATA / 'ntu').is_dir() or not (SAMPLE_DATA /
                                                   'imigue').is_dir():
-        pytest.skip(f'sample data not found in {SAMPLE_DATA}')
+        pytest.fail(f'sample data not found in {SAMPLE_DATA}')
     bench = load_script('data_conversion')
     out = tmp_path / 'out.json'
     res = bench.main(

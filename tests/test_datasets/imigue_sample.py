@@ -66,7 +66,7 @@ def write_long_video(path: Path, num_frames: int, fps: float = 25,
 
 def needs_imigue_sample():
     if not (CSV.is_file() and POSE.is_dir()):
-        pytest.skip(f'iMiGUE sample not found in {IMIGUE}')
+        pytest.fail(f'iMiGUE sample not found in {IMIGUE}')
 
 
 def long_video(tmp_path_factory) -> Path:

@@ -14,7 +14,7 @@ CSV = sample_data.IMIGUE_DIR / 'labels_20200831.csv'
 @pytest.fixture(scope='module')
 def clips():
     if not CSV.is_file():
-        pytest.skip(f'iMiGUE labels not found at {CSV}')
+        pytest.fail(f'iMiGUE labels not found at {CSV}')
     return read_labels(str(CSV))
 
 

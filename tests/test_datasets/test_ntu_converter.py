@@ -29,7 +29,7 @@ MISSING = NTU_DIR / 'NTU_RGBD_samples_with_missing_skeletons.txt'
 def ntu(tmp_path):
     """Skeleton and video folders holding the real sample twice."""
     if not (NTU_DIR / f'{NAME}.skeleton').is_file():
-        pytest.skip(f'real NTU sample not found in {NTU_DIR}')
+        pytest.fail(f'real NTU sample not found in {NTU_DIR}')
     skel, video = tmp_path / 'skeletons', tmp_path / 'videos'
     skel.mkdir()
     video.mkdir()
@@ -208,7 +208,7 @@ def test_splits_follow_the_ntu_protocols():
 
 def test_missing_list_plain_and_with_official_header(tmp_path):
     if not MISSING.is_file():
-        pytest.skip(f'missing-skeleton list not found at {MISSING}')
+        pytest.fail(f'missing-skeleton list not found at {MISSING}')
     plain = read_missing_list(str(MISSING))
     assert len(plain) == 302 and 'S001C002P005R002A008' in plain
     # The shared copy is mmaction2's plain list; the official file adds a

@@ -16,7 +16,7 @@ REAL_BODY_ID = 72057594037931101
 
 def needs_real_sample():
     if not REAL.is_file():
-        pytest.skip(f'real NTU sample not found at {REAL}')
+        pytest.fail(f'real NTU sample not found at {REAL}')
 
 
 def skeleton_text(frames, joint_count=25) -> str:

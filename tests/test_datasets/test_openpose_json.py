@@ -16,7 +16,7 @@ FIRST = POSE / '298_000000000168_keypoints.json'
 
 def needs_sample():
     if not FIRST.is_file():
-        pytest.skip(f'iMiGUE OpenPose sample not found in {POSE}')
+        pytest.fail(f'iMiGUE OpenPose sample not found in {POSE}')
 
 
 def test_real_frame_matches_its_json():

@@ -238,10 +238,6 @@ def read_ntu_skeleton(path: Path, num_person: int = 2) -> np.ndarray:
     return keypoint
 
 
-@pytest.mark.skipif(
-    not (NTU / f'{NTU_ID}.skeleton').exists()
-    or not (NTU / f'{NTU_ID}_rgb.avi').exists(),
-    reason='NTU sample (.skeleton and _rgb.avi) not found in shared/data')
 @pytest.mark.parametrize('test_mode', [False, True])
 def test_real_ntu_sample(tmp_path, test_mode):
     keypoint = read_ntu_skeleton(NTU / f'{NTU_ID}.skeleton')
@@ -284,10 +280,6 @@ def docstring_pipelines() -> dict:
     return namespace
 
 
-@pytest.mark.skipif(
-    not (NTU / f'{NTU_ID}.skeleton').exists()
-    or not (NTU / f'{NTU_ID}_rgb.avi').exists(),
-    reason='NTU sample (.skeleton and _rgb.avi) not found in shared/data')
 @pytest.mark.parametrize('name', ['train_pipeline', 'test_pipeline'])
 def test_docstring_pipelines_run_on_real_ntu(tmp_path, name):
     keypoint = read_ntu_skeleton(NTU / f'{NTU_ID}.skeleton')
