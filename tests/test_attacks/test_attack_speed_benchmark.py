@@ -21,12 +21,12 @@ def test_attack_speed_reports_every_ratio(tmp_path, capsys):
     bench = load_script()
     out = tmp_path / 'out.json'
     res = bench.main([
-        '--batch', '1', '--steps', '2', '--step-steps', '1', '--repeats',
+        '--batch', '2', '--steps', '2', '--step-steps', '1', '--repeats',
         '1', '--warmup', '0', '--threads', '1', '--profile',
         '--first-conv', '--json',
         str(out)
     ])
-    assert res['batch'] == 1 and res['torch_threads'] == 1
+    assert res['batch'] == 2 and res['torch_threads'] == 1
     for name in ('train_step', 'pgd_both', 'pgd_skeleton_fast',
                  'pgd_skeleton_naive', 'pgd_rgb_fast', 'pgd_rgb_naive',
                  'rgb_branch_input_grad', 'skeleton_branch_param_grad'):
