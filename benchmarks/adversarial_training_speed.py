@@ -36,7 +36,6 @@ Example::
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -51,7 +50,6 @@ import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
@@ -60,6 +58,7 @@ import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.attacks import PGD
 from mmamr.attacks.budget import project
 from mmamr.models import AdversarialTraining
+from mmamr.utils import init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VARIANTS = ('standard', 'amr', 'naive')
@@ -125,13 +124,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def quiet_init(model) -> None:
     """``init_weights`` without its one INFO record per parameter."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
 
 
 def setup(args):

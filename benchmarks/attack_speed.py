@@ -34,7 +34,6 @@ for ``configs/i3d_hcn_synthetic.py``); timing does not depend on values.
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -48,11 +47,11 @@ import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
+from mmamr.utils import init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Targets of the issue: one PGD step over one training step; ✗S PGD-K
@@ -114,14 +113,7 @@ def input_shapes(cfg: Config) -> Dict[str, tuple]:
 def build_model(cfg: Config, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    # init_weights logs one INFO record per parameter.
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
     return model
 
 

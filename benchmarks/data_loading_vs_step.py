@@ -36,7 +36,6 @@ step time depends strongly on it (see ``docs/benchmarks.md``).
 import argparse
 import copy
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -47,7 +46,7 @@ from typing import Dict, Iterator, List, Optional
 import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
@@ -57,6 +56,7 @@ import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.datasets.ntu_converter import convert_ntu
 from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
                                       generate_synthetic)
+from mmamr.utils import init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ANN_FILE = 'synthetic_3d_rgb.pkl'
@@ -228,15 +228,7 @@ def build_model(cfg: Config, seed: int):
     """The config's model (initialised, train mode) and optim wrapper."""
     set_random_seed(seed)
     model = MODELS.build(cfg.model)
-    # init_weights logs one INFO record per parameter; keep the report
-    # readable by raising the level for the call only.
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
     model.train()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     return model, optim_wrapper

@@ -1,4 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 from .dist_cfg import setup_dist_cfg
+from .quiet_init import init_weights_quietly
 
-__all__ = ['setup_dist_cfg']
+__all__ = ['setup_dist_cfg', 'init_weights_quietly']

@@ -6,14 +6,13 @@ width 0.125, HCN base 32, T=16, 32 × 32). Its head is initialised with a
 larger std than the default 0.01 so that logits, and thus the losses the
 attacks compare, are not all near log K.
 """
-import logging
 
 import torch
 from mmaction.registry import MODELS
-from mmengine.logging import MMLogger
 from torch import nn
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
+from mmamr.utils import init_weights_quietly
 
 N, T, SIZE, M, V, K = 4, 16, 32, 2, 25, 5
 
@@ -31,14 +30,7 @@ def build_recognizer(rgb=True, skeleton=True, seed=0):
             init_std=0.01))
     torch.manual_seed(seed)
     model = MODELS.build(cfg)
-    # init_weights logs one line per parameter; keep test output readable.
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    init_weights_quietly(model)
     return model.eval()
 
 
