@@ -112,3 +112,30 @@ def test_init_dist_pytorch_launcher_without_cuda():
     assert 'world 1' in fixed.stdout
     unfixed = run_python(code.format(imports=''), env)
     assert unfixed.returncode != 0
+
+
+def test_process_group_destroyed_at_exit():
+    # The abort this prevents is intermittent (2 in 20 two-process runs),
+    # so we check the cause: whether the group is destroyed before exit.
+    env = dict(
+        RANK='0',
+        WORLD_SIZE='1',
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(_free_port()))
+    code = """
+        {imports}
+        import torch.distributed as dist
+        destroy = dist.destroy_process_group
+
+        def traced(*args, **kwargs):
+            print('destroyed', flush=True)
+            return destroy(*args, **kwargs)
+
+        dist.destroy_process_group = traced
+        dist.init_process_group('gloo')
+        """
+    fixed = run_python(code.format(imports='import mmamr'), env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert 'destroyed' in fixed.stdout
+    unfixed = run_python(code.format(imports=''), env)
+    assert 'destroyed' not in unfixed.stdout

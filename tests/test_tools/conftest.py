@@ -162,8 +162,9 @@ def run_tool(
     if check:
         assert proc.returncode == 0, (
             f'{" ".join(cmd)} exited with {proc.returncode}\n'
-            f'--- stdout (tail) ---\n{tail(proc.stdout)}\n'
-            f'--- stderr (tail) ---\n{tail(proc.stderr)}')
+            # stderr first: it holds the traceback; stdout is mostly log.
+            f'--- stderr (tail) ---\n{tail(proc.stderr)}\n'
+            f'--- stdout (tail) ---\n{tail(proc.stdout, 2000)}')
     return proc
 
 
