@@ -1,0 +1,122 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""One row of a robustness table: train a config, then evaluate it under
+the study's attacks, each step resumable.
+
+A finished step leaves a marker file (``train.done`` holds the final
+checkpoint's path, ``test.done`` the result file's), written atomically
+after the tool succeeded, so that a study interrupted at any point and
+rerun redoes nothing that finished: an unfinished training resumes from
+its latest checkpoint (``tools/train.py --resume``), an unfinished test
+starts again.
+"""
+import os.path as osp
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from mmengine.logging import print_log
+
+from ..evaluation.robustness import atomic_write
+from .tool_process import run_tool
+
+
+@dataclass
+class StudyRun:
+    """A model to train and evaluate.
+
+    Args:
+        name (str): Directory name and key in the study's summary, e.g.
+            ``'amr'``.
+        label (str): Row name in the tables, e.g. ``'AMR'``.
+        config (str): The training config, relative to the repository
+            root.
+        train_options (list[str]): Extra ``--cfg-options`` of the
+            training, e.g. ``['train_cfg.max_epochs=4']``.
+        init_from (str, optional): Name of an earlier run whose final
+            checkpoint initialises this one (``load_from``): adversarial
+            fine-tuning of the undefended model.
+    """
+    name: str
+    label: str
+    config: str
+    train_options: List[str] = field(default_factory=list)
+    init_from: Optional[str] = None
+
+
+def _read_marker(path: str) -> Optional[str]:
+    if not osp.isfile(path):
+        return None
+    with open(path, encoding='utf-8') as f:
+        target = f.read().strip()
+    # A marker whose file was deleted since does not count as done.
+    return target if osp.exists(target) else None
+
+
+def train(run: StudyRun,
+          run_dir: str,
+          root: str,
+          data_options: List[str],
+          seed: int,
+          env: dict,
+          load_from: Optional[str] = None) -> str:
+    """Train ``run`` in ``run_dir`` (or resume it); return the final
+    checkpoint. ``data_options`` (``--cfg-options``) set the training
+    data; the study validates nothing during training."""
+    marker = osp.join(run_dir, 'train.done')
+    done = _read_marker(marker)
+    if done is not None:
+        print_log(f'  [{run.name}] trained already: {done}', 'current')
+        return done
+    resume = osp.isfile(osp.join(run_dir, 'last_checkpoint'))
+    options = list(data_options) + list(run.train_options)
+    if load_from is not None:
+        options.append(f'load_from={load_from}')
+    args = [
+        'tools/train.py', run.config, '--work-dir', run_dir, '--seed',
+        seed, '--no-validate'
+    ] + (['--resume'] if resume else []) + ['--cfg-options'] + options
+    print_log(
+        f'  [{run.name}] {"resuming" if resume else "training"} '
+        f'{run.config}', 'current')
+    start = time.time()
+    run_tool(args, osp.join(run_dir, 'train_console.log'), root, env)
+    with open(osp.join(run_dir, 'last_checkpoint'), encoding='utf-8') as f:
+        checkpoint = f.read().strip()
+    atomic_write(checkpoint + '\n', marker)
+    print_log(
+        f'  [{run.name}] trained in {time.time() - start:.0f} s: '
+        f'{checkpoint}', 'current')
+    return checkpoint
+
+
+def evaluate(run: StudyRun,
+             checkpoint: str,
+             run_dir: str,
+             root: str,
+             data_options: List[str],
+             attack_flags: List[str],
+             env: dict,
+             baseline: Optional[str] = None) -> str:
+    """Evaluate ``checkpoint`` under ``attack_flags`` (``tools/test.py``'s
+    robustness flags) on the test data of ``data_options``; return its
+    ``robustness.json``."""
+    test_dir = osp.join(run_dir, 'robustness')
+    marker = osp.join(run_dir, 'test.done')
+    done = _read_marker(marker)
+    if done is not None:
+        print_log(f'  [{run.name}] evaluated already: {done}', 'current')
+        return done
+    args = ['tools/test.py', run.config, checkpoint, '--work-dir', test_dir
+            ] + list(attack_flags)
+    if baseline is not None:
+        args += ['--baseline', baseline]
+    args += ['--cfg-options'] + list(data_options)
+    print_log(f'  [{run.name}] evaluating under attack', 'current')
+    start = time.time()
+    run_tool(args, osp.join(run_dir, 'test_console.log'), root, env)
+    results = osp.join(test_dir, 'robustness.json')
+    atomic_write(results + '\n', marker)
+    print_log(
+        f'  [{run.name}] evaluated in {time.time() - start:.0f} s: '
+        f'{results}', 'current')
+    return results

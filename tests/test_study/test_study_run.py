@@ -1,0 +1,68 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""A study run redoes nothing that finished, and only that."""
+import mmamr.study.study_run as study_run
+from mmamr.study import StudyRun
+
+
+def fake_tool(calls):
+
+    def run_tool(args, log_file, root, env=None):
+        calls.append([str(a) for a in args])
+        work = args[args.index('--work-dir') + 1]
+        if args[0] == 'tools/train.py':
+            ckpt = f'{work}/epoch_1.pth'
+            open(ckpt, 'w').close()
+            with open(f'{work}/last_checkpoint', 'w') as f:
+                f.write(ckpt)
+        else:
+            import os
+            os.makedirs(work, exist_ok=True)
+            open(f'{work}/robustness.json', 'w').close()
+
+    return run_tool
+
+
+RUN = StudyRun('amr', 'AMR', 'configs/amr.py', ['train_cfg.max_epochs=2'],
+               init_from='none')
+
+
+def test_train_then_skip_then_retrain_when_checkpoint_deleted(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    run_dir = str(tmp_path / 'amr')
+    (tmp_path / 'amr').mkdir()
+    args = (RUN, run_dir, '/repo', ['a=1'], 0, {})
+    ckpt = study_run.train(*args, load_from='none.pth')
+    assert ckpt == f'{run_dir}/epoch_1.pth'
+    options = calls[0][calls[0].index('--cfg-options') + 1:]
+    assert options == ['a=1', 'train_cfg.max_epochs=2', 'load_from=none.pth']
+    assert '--resume' not in calls[0]
+    assert study_run.train(*args) == ckpt
+    assert len(calls) == 1
+    # The marker's checkpoint is gone: train again, resuming the work dir.
+    (tmp_path / 'amr' / 'epoch_1.pth').unlink()
+    study_run.train(*args)
+    assert len(calls) == 2 and '--resume' in calls[1]
+
+
+def test_interrupted_training_resumes(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    (tmp_path / 'last_checkpoint').write_text('epoch_1.pth')
+    study_run.train(RUN, str(tmp_path), '/repo', [], 0, {})
+    assert '--resume' in calls[0]
+
+
+def test_evaluate_passes_baseline_and_skips_when_done(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    args = (RUN, 'ckpt.pth', str(tmp_path), '/repo', ['a=1'],
+            ['--attack', 'fgsm'], {})
+    out = study_run.evaluate(*args, baseline='none/robustness.json')
+    assert out == f'{tmp_path}/robustness/robustness.json'
+    assert calls[0][:3] == ['tools/test.py', 'configs/amr.py', 'ckpt.pth']
+    assert calls[0][calls[0].index('--baseline') + 1] == \
+        'none/robustness.json'
+    assert study_run.evaluate(*args) == out
+    assert len(calls) == 1
