@@ -224,6 +224,13 @@ def test_dictionaries_travel_in_the_state_dict():
     x = feats()
     for m, v in fresh(x).items():
         torch.testing.assert_close(v, mem(x)[m])
+    # The stored atom count wins over the configured one.
+    other = ExFMem(dict(rgb=12, skeleton=6), num_atoms=1024).eval()
+    other.load_state_dict(mem.state_dict())
+    assert other.num_atoms == 20 and other.atoms_rgb.shape == (12, 20)
+    torch.testing.assert_close(other(x)['rgb'], mem(x)['rgb'])
+    with pytest.raises(ValueError, match='features are 7 wide'):
+        ExFMem(dict(rgb=7, skeleton=6)).load_state_dict(mem.state_dict())
 
 
 T, SIZE, M, V, K = 16, 32, 2, 25, 5

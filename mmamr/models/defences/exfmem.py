@@ -136,6 +136,38 @@ class ExFMem(nn.Module):
             getattr(self, f'lipschitz_{m}').fill_(float(lipschitz))
         self.built.fill_(True)
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Take the checkpoint's atom count, which may differ from the
+        config's ``num_atoms`` (``tools/build_exfmem.py --num-atoms``):
+        the stored memory defines the defence. A different feature width
+        is an error (the checkpoint belongs to another model)."""
+        sizes = set()
+        for m in self.modalities:
+            stored = state_dict.get(f'{prefix}atoms_{m}')
+            if stored is None:
+                continue
+            if stored.dim() != 2 or stored.shape[0] != self.feat_dims[m]:
+                raise ValueError(
+                    f'ExFMem: the checkpoint\'s {m} dictionary '
+                    f'{prefix}atoms_{m} has shape {tuple(stored.shape)}; '
+                    f'this model\'s {m} features are {self.feat_dims[m]} '
+                    'wide.')
+            sizes.add(stored.shape[1])
+        if len(sizes) > 1:
+            raise ValueError('ExFMem: the checkpoint\'s dictionaries have '
+                             f'different atom counts {sorted(sizes)}.')
+        if sizes and sizes != {self.num_atoms}:
+            self.num_atoms = sizes.pop()
+            for m in self.modalities:
+                old = self.dictionary(m)
+                setattr(self, f'atoms_{m}',
+                        old.new_zeros(self.feat_dims[m], self.num_atoms))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def step_size(self, modality: str) -> float:
         """ISTA's step for ``modality``, checked against ``λ_max``."""
         lipschitz = float(getattr(self, f'lipschitz_{modality}'))
