@@ -1,5 +1,5 @@
-# "ExFMem" of the paper's Table 2 on the embedded synthetic dataset: the undefended
-# I3D + HCN with Tian & Xu's external feature memory on its branch
+# "ExFMem" of the paper's Table 2 on the embedded synthetic dataset: the
+# undefended I3D + HCN with Tian & Xu's external feature memory on its branch
 # features (ISTA sparse coding over training features, λ = 0.1, blended
 # half and half with the input feature).
 #
