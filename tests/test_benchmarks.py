@@ -72,3 +72,24 @@ def test_data_conversion_reports_every_figure(tmp_path):
     assert res['imigue_counts'] == dict(
         clips=18498, clip_frames=1197897, decoded_frames=3008465)
     assert json.loads(out.read_text())['ntu'] == res['ntu']
+
+
+def test_exfmem_cost_reports_every_figure(tmp_path, capsys):
+    bench = load_script('exfmem_cost')
+    out = tmp_path / 'out.json'
+    res = bench.main([
+        '--batch', '2', '--steps', '1', '--num-atoms', '8', '--repeats',
+        '1', '--warmup', '0', '--threads', '1', '--json',
+        str(out)
+    ])
+    assert set(res['times']) == {
+        'pgd_plain', 'pgd_exfmem', 'pgd_exfmem_2000', 'exfmem_alone'
+    }
+    assert all(t['median_s'] > 0 for t in res['times'].values())
+    assert res['num_atoms'] == 8 and res['batch'] == 2
+    # The worst case runs ISTA to its cap: never cheaper than the rule.
+    assert res['ratios']['exfmem_2000'] > res['ratios']['exfmem'] > 0
+    assert all(1 <= i <= 2000 for i in res['ista_iterations']['pgd_exfmem'])
+    printed = capsys.readouterr().out
+    assert '| pgd_exfmem_2000 |' in printed and 'PGD step: plain' in printed
+    assert json.loads(out.read_text())['ratios'] == res['ratios']

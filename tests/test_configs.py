@@ -167,3 +167,54 @@ def test_amr_config_trains_one_step(name):
             assert not torch.equal(model.state_dict()[key], before[key]), key
     assert type(model.branches['skeleton']).__name__ in ('HCN',
                                                          'StagedSTGCN')
+
+
+# The defence rows of Table 2 (Tian & Xu's MinSim, ExFMem and both) on
+# each dataset: the undefended config plus the defence, nothing else.
+DEFENCES = {
+    f'defences/{row}_i3d_hcn_{data}.py': (row, data)
+    for row in ('minsim', 'exfmem', 'minsim_exfmem')
+    for data in ('ntu', 'imigue', 'synthetic')
+}
+
+
+def test_every_defence_row_has_a_config():
+    assert set(DEFENCES) == {n for n in CONFIGS if n.startswith('defences/')}
+
+
+@pytest.mark.parametrize('name', sorted(DEFENCES))
+def test_defence_config_is_its_base_plus_the_defence(name):
+    row, data = DEFENCES[name]
+    cfg = Config.fromfile(str(ROOT / name))
+    base = Config.fromfile(str(ROOT / f'i3d_hcn_{data}.py'))
+    model = copy.deepcopy(cfg.model.to_dict())
+    minsim = model.pop('minsim', None)
+    defence = model.pop('feature_defence', None)
+    assert model == base.model.to_dict()
+    assert cfg.train_cfg == base.train_cfg
+    assert cfg.optim_wrapper == base.optim_wrapper
+    assert cfg.train_dataloader == base.train_dataloader
+    assert cfg.test_dataloader == base.test_dataloader
+    if 'minsim' in row:
+        assert minsim == dict(type='MinSimLoss', loss_weight=1.0)
+    else:
+        assert minsim is None
+    if 'exfmem' in row:
+        # λ = 0.1, a = 0.5, ‖Δh‖ < 8e-4 or 2000 iterations (the
+        # reference's); 1024 atoms where the training set has them.
+        assert defence == dict(
+            type='ExFMem',
+            num_atoms=512 if data == 'synthetic' else 1024,
+            lam=0.1,
+            blend=0.5,
+            tol=8e-4,
+            max_iters=2000)
+        # Built after training: no validation while training.
+        assert cfg.val_cfg is None and cfg.val_dataloader is None
+    else:
+        assert defence is None
+        assert cfg.val_cfg == base.val_cfg
+    init_default_scope('mmaction')
+    model = MODELS.build(load(name).model)
+    assert (model.minsim is not None) == ('minsim' in row)
+    assert (model.feature_defence is not None) == ('exfmem' in row)

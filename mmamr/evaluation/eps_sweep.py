@@ -16,12 +16,11 @@ Curve file (``eps_sweep.json``, ``format`` = :data:`SWEEP_FORMAT`)::
 """
 import copy
 import json
-import os
-import tempfile
+import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
-from .robustness import COLUMNS, atomic_write
+from .robustness import COLUMNS, atomic_save_figure, atomic_write
 
 SWEEP_FORMAT = 'mmamr.eps_sweep/1'
 # Line labels in the style of Figure 2 (FGSM-R, FGSM-S, FGSM-M).
@@ -104,6 +103,33 @@ def sweep_curves(results: dict, attacks: Sequence[str],
         curves=curves)
 
 
+def load_curves(path: str) -> dict:
+    """Read and validate a curve file (``eps_sweep.json``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ε-sweep curve file {path} does not exist.')
+    with open(path, encoding='utf-8') as f:
+        try:
+            curves = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{path}: invalid JSON ({err}).') from None
+    if not isinstance(curves, dict) or curves.get('format') != SWEEP_FORMAT:
+        raise ValueError(f'{path}: not an mmamr ε-sweep curve file '
+                         f'(expected "format": "{SWEEP_FORMAT}").')
+    for key in ('name', 'clean', 'curves'):
+        if key not in curves:
+            raise ValueError(f'{path}: missing field "{key}".')
+    for attack, curve in curves['curves'].items():
+        if 'eps' not in curve:
+            raise ValueError(f'{path}: curves.{attack} lacks "eps".')
+        for target in COLUMNS:
+            for k, values in curve.get(target, {}).items():
+                if len(values) != len(curve['eps']):
+                    raise ValueError(
+                        f'{path}: curves.{attack}.{target}.{k} has '
+                        f'{len(values)} values for {len(curve["eps"])} ε.')
+    return curves
+
+
 def dump_curves(curves: dict, path: str) -> None:
     """Write the curve file as JSON, atomically."""
     atomic_write(json.dumps(curves, indent=2) + '\n', path)
@@ -143,15 +169,4 @@ def plot_curves(curves: dict, path: str, k: str = 'top1') -> None:
         ax.set_title(f'{curves["name"]}: {attack}')
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small')
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = os.path.splitext(path)[1] or '.png'
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=ext)
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_save_figure(fig, path)

@@ -229,20 +229,43 @@ def dump_results(results: dict, path: str) -> None:
         json.dumps(results, indent=2, ensure_ascii=False) + '\n', path)
 
 
+def atomic_save_figure(fig, path: str) -> None:
+    """Save a matplotlib figure (format by the file's extension, PNG
+    without one) through a temporary file and a rename."""
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    ext = osp.splitext(path)[1] or '.png'
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=ext)
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def table_values(results: dict, attack: str,
+                 k: str = 'top1') -> List[Optional[float]]:
+    """✓RS ✗R ✗S ✗RS Avg RI of one model under ``attack`` (None where a
+    column was not evaluated, or RI has no baseline)."""
+    entry = results['attacks'].get(attack)
+    clean = results['clean'].get(k)
+    if entry is None:
+        return [clean] + [None] * 5
+    cols = [entry['columns'].get(t, {}).get(k) for t in COLUMNS]
+    ri = entry.get('ri') or {}
+    return [clean] + cols + [entry['avg'].get(k), ri.get(k)]
+
+
 def table_row(results: dict, attack: str, k: str = 'top1') -> List[str]:
     """The cells ✓RS ✗R ✗S ✗RS Avg RI of one model under ``attack``
     (``–`` where a column was not evaluated)."""
-    entry = results['attacks'].get(attack)
-
-    def fmt(value):
-        return MISSING if value is None else f'{value:.2f}'
-
-    if entry is None:
-        return [fmt(results['clean'].get(k))] + [MISSING] * 5
-    cols = [fmt(entry['columns'].get(t, {}).get(k)) for t in COLUMNS]
-    ri = entry.get('ri') or {}
-    return ([fmt(results['clean'].get(k))] + cols +
-            [fmt(entry['avg'].get(k)), fmt(ri.get(k))])
+    return [
+        MISSING if value is None else f'{value:.2f}'
+        for value in table_values(results, attack, k)
+    ]
 
 
 def markdown_table(rows: Sequence[Tuple[str, dict]],

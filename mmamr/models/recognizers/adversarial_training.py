@@ -32,6 +32,12 @@ class AdversarialTraining:
       logged key containing "loss", so the total is exactly Eq. 12. The
       clean pass contributes only its final prediction (DESIGN.md D3).
 
+    With the recognizer's ``minsim`` (Tian & Xu's MinSim), every pass
+    also logs ``weight * MinSim(features)``, the weight of its CE term:
+    ``loss_minsim`` for the clean pass of ``'standard'`` and ``'amr'``,
+    ``adv_loss_minsim`` for the adversarial pass of ``'madry'`` and
+    ``'amr'``.
+
     Accuracies are logged as ``top1_acc`` etc. (clean pass) and
     ``adv_top1_acc`` etc. (adversarial pass). CE is the ``cls_head``'s own
     loss (label smoothing, class weights as configured), also for the
@@ -150,7 +156,8 @@ class AdversarialTraining:
                     with_aux: bool = True,
                     prefix: str = '') -> Dict[str, torch.Tensor]:
         """``weight * CE`` of one forward as ``name``, its accuracies with
-        ``prefix``, and ``weight * (1/S) Σ_i CE(y*_i)`` as ``loss_aux``."""
+        ``prefix``, ``weight * (1/S) Σ_i CE(y*_i)`` as ``loss_aux`` and
+        ``weight * MinSim`` as ``prefix + 'loss_minsim'``."""
         feats, _, views, aux = model.branch_features(inputs, return_aux=True)
         if views != 1:
             raise ValueError(f'Training expects one view per sample, got '
@@ -168,6 +175,9 @@ class AdversarialTraining:
                 for logits in aux.values()
             ]
             out['loss_aux'] = weight * torch.stack(terms).mean()
+        minsim = getattr(model, 'minsim', None)
+        if minsim is not None:
+            out[prefix + 'loss_minsim'] = weight * minsim(feats)
         return out
 
     def __repr__(self) -> str:

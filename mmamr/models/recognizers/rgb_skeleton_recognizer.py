@@ -77,6 +77,15 @@ class RGBSkeletonRecognizer(BaseModel):
               so the optimizer sees them. Required when ``S > 0``.
             - ``type`` (str): Defaults to ``'AMR'``. Every other key
               (``init``, ...) is passed to it.
+        minsim (dict, optional): The MinSim loss of Tian & Xu on the two
+            branch features, added to every training pass's loss (see
+            :class:`AdversarialTraining`), e.g. ``dict(loss_weight=1.)``;
+            ``type`` defaults to ``'MinSimLoss'``. Needs both branches.
+        feature_defence (dict, optional): A module between the branch
+            features and the fusion, mapping ``dict(modality -> [N * V,
+            D_m])`` to the same, e.g. ``dict(type='ExFMem',
+            num_atoms=1024)``. It is given ``feat_dims`` (the branches'
+            widths) and acts on every forward (attacks go through it).
         data_preprocessor (dict, optional): Defaults to a
             ``MultiModalDataPreprocessor`` that stacks the batch, casts to
             float and scales RGB to [0, 1].
@@ -93,6 +102,8 @@ class RGBSkeletonRecognizer(BaseModel):
                  skeleton_mean: Sequence[float] = (0.5, 0.5, 0.5),
                  skeleton_std: Sequence[float] = (1 / 3, 1 / 3, 1 / 3),
                  amr: OptConfigType = None,
+                 minsim: OptConfigType = None,
+                 feature_defence: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -151,6 +162,18 @@ class RGBSkeletonRecognizer(BaseModel):
         self.adversarial_training = None
         if amr is not None:
             self.add_amrs(**amr)
+        self.minsim = None
+        if minsim is not None:
+            if self.modalities != MODALITIES:
+                raise ValueError('minsim compares the RGB and skeleton '
+                                 'features; the model has only '
+                                 f'{list(self.modalities)}.')
+            self.minsim = MODELS.build(dict(dict(type='MinSimLoss'),
+                                            **minsim))
+        self.feature_defence = None
+        if feature_defence is not None:
+            self.feature_defence = MODELS.build(
+                dict(dict(feat_dims=feat_dims), **feature_defence))
 
     @staticmethod
     def default_data_preprocessor(rgb: bool = True,
@@ -428,7 +451,8 @@ class RGBSkeletonRecognizer(BaseModel):
     def branch_features(self,
                         inputs: Dict[str, torch.Tensor],
                         modalities: Optional[Sequence[str]] = None,
-                        return_aux: bool = False) -> tuple:
+                        return_aux: bool = False,
+                        defend: bool = True) -> tuple:
         """Pooled features of each branch, before fusion.
 
         Args:
@@ -438,6 +462,9 @@ class RGBSkeletonRecognizer(BaseModel):
                 to every branch.
             return_aux (bool): Also return the auxiliary predictions
                 (see :meth:`forward_stages`). Defaults to False.
+            defend (bool): Apply the ``feature_defence`` (if any).
+                Defaults to True; False gives the raw features (from
+                which ExFMem's dictionaries are built).
 
         Returns:
             tuple: ``dict(modality -> [N * V, D_m])``, ``N``, ``V`` (and,
@@ -458,6 +485,8 @@ class RGBSkeletonRecognizer(BaseModel):
         }
         maps, aux = self.forward_stages(maps, return_aux=True)
         feats = {m: self.branches[m].forward_head(x) for m, x in maps.items()}
+        if defend and self.feature_defence is not None:
+            feats = self.feature_defence(feats)
         if return_aux:
             return feats, batch, views, aux
         return feats, batch, views

@@ -1,0 +1,6 @@
+# "MinSim" of the paper's Table 2 on iMiGUE cross-subject: the undefended
+# I3D + HCN trained with Tian & Xu's dissimilarity loss
+# CE + w · mean cos(f_R, f_S) on the branch features (w = 1).
+_base_ = ['../i3d_hcn_imigue.py']
+
+model = dict(minsim=dict(type='MinSimLoss', loss_weight=1.0))
