@@ -31,8 +31,8 @@ from mmamr.datasets.ntu_converter import convert_ntu
 from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
                                       generate_synthetic)
 from mmamr.evaluation.robustness import atomic_write
-from mmamr.study import (StudyRun, evaluate, markdown_tables, summary_numbers,
-                         table_rows, train)
+from mmamr.study import (StudyRun, build_exfmem, evaluate, markdown_tables,
+                         summary_numbers, table_rows, train)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The paper's evaluation (§4.2), tools/test.py's defaults: ε = 8/255 on
@@ -63,6 +63,20 @@ def study_runs(finetune_epochs: int) -> dict:
         StudyRun('at_both', 'AT ✗RS',
                  'configs/baselines/at_both_i3d_hcn_synthetic.py', finetune,
                  BASELINE),
+        StudyRun('minsim', 'MinSim',
+                 'configs/defences/minsim_i3d_hcn_synthetic.py'),
+        StudyRun(
+            'exfmem',
+            'ExFMem',
+            'configs/defences/exfmem_i3d_hcn_synthetic.py',
+            reuse=BASELINE,
+            build_exfmem=True),
+        StudyRun(
+            'minsim_exfmem',
+            'MinSim+ExFMem',
+            'configs/defences/minsim_exfmem_i3d_hcn_synthetic.py',
+            reuse='minsim',
+            build_exfmem=True),
         StudyRun('amr', 'AMR', 'configs/amr_i3d_hcn_synthetic.py', finetune,
                  BASELINE),
     ]
@@ -166,17 +180,24 @@ def main():
         run_dir = osp.join(args.work_dir, name)
         print_log(f'[{step}/{len(names) + 2}] {run.label}', 'current')
         began = time.time()
-        checkpoints[name] = train(
-            run,
-            run_dir,
-            ROOT,
-            data['train'],
-            args.seed,
-            env,
-            load_from=checkpoints.get(run.init_from))
+        if run.reuse is None:
+            checkpoints[name] = train(
+                run,
+                run_dir,
+                ROOT,
+                data['train'],
+                args.seed,
+                env,
+                load_from=checkpoints.get(run.init_from))
+        else:
+            checkpoints[name] = checkpoints[run.reuse]
+        evaluated = checkpoints[name]
+        if run.build_exfmem:
+            evaluated = build_exfmem(run, evaluated, run_dir, ROOT,
+                                     data['train'], env)
         results[name] = evaluate(
             run,
-            checkpoints[name],
+            evaluated,
             run_dir,
             ROOT,
             data['test'],

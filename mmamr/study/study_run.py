@@ -35,12 +35,20 @@ class StudyRun:
         init_from (str, optional): Name of an earlier run whose final
             checkpoint initialises this one (``load_from``): adversarial
             fine-tuning of the undefended model.
+        reuse (str, optional): Name of an earlier run whose final
+            checkpoint this run evaluates instead of training its own
+            (ExFMem does not change training).
+        build_exfmem (bool): Build ExFMem's feature dictionaries
+            (``tools/build_exfmem.py``) into the checkpoint before the
+            evaluation.
     """
     name: str
     label: str
     config: str
     train_options: List[str] = field(default_factory=list)
     init_from: Optional[str] = None
+    reuse: Optional[str] = None
+    build_exfmem: bool = False
 
 
 def _read_marker(path: str) -> Optional[str]:
@@ -87,6 +95,27 @@ def train(run: StudyRun,
         f'  [{run.name}] trained in {time.time() - start:.0f} s: '
         f'{checkpoint}', 'current')
     return checkpoint
+
+
+def build_exfmem(run: StudyRun, checkpoint: str, run_dir: str, root: str,
+                 data_options: List[str], env: dict) -> str:
+    """Build ExFMem's dictionaries from the training data of
+    ``data_options`` into a copy of ``checkpoint``; return the copy."""
+    marker = osp.join(run_dir, 'exfmem.done')
+    done = _read_marker(marker)
+    if done is not None:
+        print_log(f'  [{run.name}] dictionaries built already: {done}',
+                  'current')
+        return done
+    out = osp.join(run_dir, 'exfmem.pth')
+    args = [
+        'tools/build_exfmem.py', run.config, checkpoint, '--out', out,
+        '--cfg-options'
+    ] + list(data_options)
+    print_log(f'  [{run.name}] building ExFMem dictionaries', 'current')
+    run_tool(args, osp.join(run_dir, 'exfmem_console.log'), root, env)
+    atomic_write(out + '\n', marker)
+    return out
 
 
 def evaluate(run: StudyRun,

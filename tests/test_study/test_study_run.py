@@ -66,3 +66,26 @@ def test_evaluate_passes_baseline_and_skips_when_done(tmp_path, monkeypatch):
         'none/robustness.json'
     assert study_run.evaluate(*args) == out
     assert len(calls) == 1
+
+
+def test_exfmem_dictionaries_built_once_into_the_run_dir(
+        tmp_path, monkeypatch):
+    calls = []
+
+    def run_tool(args, log_file, root, env=None):
+        calls.append([str(a) for a in args])
+        open(args[args.index('--out') + 1], 'w').close()
+
+    monkeypatch.setattr(study_run, 'run_tool', run_tool)
+    run = StudyRun(
+        'exfmem', 'ExFMem', 'configs/exfmem.py', reuse='none',
+        build_exfmem=True)
+    args = (run, 'none/epoch_10.pth', str(tmp_path), '/repo', ['a=1'], {})
+    out = study_run.build_exfmem(*args)
+    assert out == f'{tmp_path}/exfmem.pth'
+    assert calls[0][:3] == [
+        'tools/build_exfmem.py', 'configs/exfmem.py', 'none/epoch_10.pth'
+    ]
+    assert calls[0][-2:] == ['--cfg-options', 'a=1']
+    assert study_run.build_exfmem(*args) == out
+    assert len(calls) == 1
