@@ -19,6 +19,7 @@ Interrupted? Run the same command again: finished videos are kept in
 ``<out_file>.work`` and not redone.
 """
 import argparse
+import os
 import sys
 import time
 
@@ -103,6 +104,8 @@ def main(argv=None):
     names = [name for name, _ in args.split or []]
     if len(set(names)) != len(names):
         sys.exit(f'error: a split is given twice in --split {names}')
+    if not os.path.isdir(args.video_dir):  # before the models load
+        sys.exit(f'error: {args.video_dir}: video folder not found')
     model_options = dict(
         det_config=args.det_config,
         det_checkpoint=args.det_checkpoint,
