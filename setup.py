@@ -5,7 +5,10 @@ action recognition.
 `mmcv` is deliberately not in ``install_requires``: it comes either as
 `mmcv-lite` (extra ``lite``, pure Python) or as the full `mmcv` with
 compiled ops (extra ``pose``); both install the same module, so naming one
-here would force it beside the other.
+here would force it beside the other. The ``pose`` extra also needs mmdet
+and mmpose installed without their declared dependencies
+(``requirements/pose_no_deps.txt``) and mmcv built from source:
+``source tools/setup_env.sh pose`` does all of it.
 """
 import os.path as osp
 
@@ -38,6 +41,7 @@ setup(
     install_requires=read_requirements('runtime.txt'),
     extras_require=dict(
         lite=read_requirements('mmcv_lite.txt'),
+        pose=read_requirements('pose.txt'),
         tests=read_requirements('tests.txt'),
     ),
     license='Apache License 2.0',

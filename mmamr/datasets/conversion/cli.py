@@ -4,20 +4,26 @@ import argparse
 import os
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      job: str,
+                      workers: bool = True) -> None:
     """Add ``--workers``, ``--work-dir``, ``--keep-work-dir``,
     ``--skip-invalid`` and ``--no-progress``.
 
     Args:
         parser (ArgumentParser): The script's parser.
         job (str): What one job converts, for the help ("sample").
+        workers (bool): Add ``--workers`` (not for converters that run
+            in one process). Defaults to True.
     """
-    parser.add_argument(
-        '--workers',
-        type=int,
-        default=min(8,
-                    os.cpu_count() or 1),
-        help=f'parallel processes, one {job} each (default: min(8, CPUs))')
+    if workers:
+        parser.add_argument(
+            '--workers',
+            type=int,
+            default=min(8,
+                        os.cpu_count() or 1),
+            help=f'parallel processes, one {job} each (default: min(8, '
+            'CPUs))')
     parser.add_argument(
         '--work-dir', help='per-job results (default: <out_file>.work)')
     parser.add_argument(
@@ -35,13 +41,15 @@ def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
 
 def run_kwargs(args: argparse.Namespace) -> dict:
     """The converter keyword arguments of :func:`add_run_arguments`."""
-    return dict(
-        workers=args.workers,
+    kwargs = dict(
         progress=not args.no_progress,
         work_dir=args.work_dir,
         keep_work_dir=args.keep_work_dir,
         skip_invalid=args.skip_invalid,
         return_annotations=False)
+    if hasattr(args, 'workers'):
+        kwargs['workers'] = args.workers
+    return kwargs
 
 
 def print_summary(result: dict, out_file: str, seconds: float) -> None:
