@@ -3,7 +3,7 @@
 # the first install compiles mmcv's ops, about 21 min on 2 cores) and its
 # test dependencies into .venv and run the whole test suite, slow
 # end-to-end and pose tests included. Extra arguments go to pytest, e.g.
-# `bash tools/run_tests.sh -m "not slow"` for the fast subset only.
+# `bash tools/run_tests.sh -m "not slow and not pose"` for the fast subset.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/tools/setup_env.sh" pose,tests
