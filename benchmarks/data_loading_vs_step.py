@@ -17,7 +17,12 @@ after a warm-up:
 3. **training with the loader**: the real thing, batches drawn from a
    dataloader with workers while the steps run, timed like mmengine's
    ``data_time`` and ``time`` log fields, because the workers and the
-   step compete for the same CPU cores.
+   step compete for the same CPU cores;
+4. with ``--pin`` (Linux), (3) again with the step's process on one core
+   of its own and the workers on the others: the layout of a GPU machine,
+   where the step does not compete with the workers for the CPU. It tells
+   whether a wait in (3) comes from the cores being shared or from the
+   hand-over of batches, which the main process pays either way.
 
 The ratio ``step time / loading time per batch`` above 1 means workers
 running in parallel could keep up; the verdict rests on (3), the share of
@@ -34,6 +39,7 @@ per core) unless ``--threads`` is given; on a small, shared machine the
 step time depends strongly on it (see ``docs/benchmarks.md``).
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -41,7 +47,8 @@ import os.path as osp
 import platform
 import sys
 import time
-from typing import Dict, Iterator, List, Optional
+from functools import partial
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmaction.registry import MODELS
@@ -114,6 +121,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=None,
         help='torch threads of the training step (default: torch\'s own '
         'choice, one per core)')
+    parser.add_argument(
+        '--pin',
+        action='store_true',
+        help='also measure training with the step on a core of its own and '
+        'the workers on the other cores (Linux, at least 2 cores)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
@@ -263,14 +275,47 @@ def measure_step(model, optim_wrapper, batch: dict, warmup: int,
         loss=losses['loss'].item())
 
 
-def measure_training(loader_cfg: Config, workers: int, model, optim_wrapper,
-                     warmup: int, batches: int, seed: int) -> Dict[str, float]:
+def _pin_worker(worker_id: int, cores: Tuple[int, ...],
+                init_fn: Optional[Callable[[int], None]]) -> None:
+    """A dataloader ``worker_init_fn``: run on ``cores``, then ``init_fn``.
+    """
+    os.sched_setaffinity(0, cores)
+    if init_fn is not None:
+        init_fn(worker_id)
+
+
+@contextlib.contextmanager
+def step_on_own_core(loader):
+    """Pin this process to its first allowed core, ``loader``'s workers
+    (started later, in any epoch) to the others; restore on exit."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise RuntimeError('--pin needs at least 2 usable cores, this '
+                           f'process may use {len(cores)}')
+    loader.worker_init_fn = partial(
+        _pin_worker, cores=tuple(cores[1:]), init_fn=loader.worker_init_fn)
+    os.sched_setaffinity(0, cores[:1])
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
+def measure_training(loader_cfg: Config,
+                     workers: int,
+                     model,
+                     optim_wrapper,
+                     warmup: int,
+                     batches: int,
+                     seed: int,
+                     pin: bool = False) -> Dict[str, float]:
     """Training steps fed by a dataloader with workers, as in a real run.
 
     Each iteration is timed like mmengine's ``IterTimerHook``:
     ``data_time`` is the wait for the next batch, ``time`` the whole
     iteration. Workers and the step share the CPU cores here, so both
-    may run slower than when measured alone.
+    may run slower than when measured alone, unless ``pin`` gives the
+    step a core of its own (:func:`step_on_own_core`).
 
     Returns:
         dict: ``workers``, ``s_per_iter``, ``data_s_per_iter``,
@@ -278,18 +323,19 @@ def measure_training(loader_cfg: Config, workers: int, model, optim_wrapper,
         ``samples_per_s`` and ``max_data_s`` (the longest single wait).
     """
     loader = build_loader(loader_cfg, workers, seed)
-    it = endless(loader)
-    for _ in range(warmup):
-        model.train_step(next(it), optim_wrapper)
-    data_times, iter_times, samples = [], [], 0
-    for _ in range(batches):
-        start = time.perf_counter()
-        batch = next(it)
-        data_times.append(time.perf_counter() - start)
-        model.train_step(batch, optim_wrapper)
-        iter_times.append(time.perf_counter() - start)
-        samples += batch_len(batch)
-    del it, loader
+    with (step_on_own_core(loader) if pin else contextlib.nullcontext()):
+        it = endless(loader)
+        for _ in range(warmup):
+            model.train_step(next(it), optim_wrapper)
+        data_times, iter_times, samples = [], [], 0
+        for _ in range(batches):
+            start = time.perf_counter()
+            batch = next(it)
+            data_times.append(time.perf_counter() - start)
+            model.train_step(batch, optim_wrapper)
+            iter_times.append(time.perf_counter() - start)
+            samples += batch_len(batch)
+        del it, loader
     total = sum(iter_times)
     return dict(
         workers=workers,
@@ -321,6 +367,14 @@ def format_report(res: dict) -> str:
          '{:.3f} ({:.1%})'.format(train['data_s_per_iter'],
                                   train['wait_fraction'])),
     ]
+    pinned = res.get('training_step_on_own_core')
+    if pinned:
+        rows.append(('the same, step on a core of its own', pinned['workers'],
+                     pinned['s_per_iter'], pinned['samples_per_s'],
+                     '{:.3f}-{:.3f}'.format(pinned['min_s'],
+                                            pinned['max_s']),
+                     '{:.3f} ({:.1%})'.format(pinned['data_s_per_iter'],
+                                              pinned['wait_fraction'])))
     lines = [
         f"config: {res['config']}, batch size {res['batch_size']}, "
         f"{res['batches']} timed batches after {res['warmup']} warm-up",
@@ -396,6 +450,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
     step = measure_step(model, optim_wrapper, batch, args.warmup, args.batches)
     training = measure_training(loader_cfg, workers, model, optim_wrapper,
                                 args.warmup, args.batches, args.seed)
+    pinned = (
+        measure_training(loader_cfg, workers, model, optim_wrapper,
+                         args.warmup, args.batches, args.seed, pin=True)
+        if args.pin else None)
 
     ratio = step['s_per_batch'] / loading['s_per_batch']
     ratio_0 = step['s_per_batch'] / loading_0['s_per_batch']
@@ -408,6 +466,12 @@ def main(argv: Optional[List[str]] = None) -> dict:
         'loading = {:.2f}.'.format('IS' if bottleneck else 'is not', workers,
                                    training['wait_fraction'], args.max_wait,
                                    ratio))
+    if pinned is not None:
+        verdict += (' With the step on a core of its own it waits {:.1%} '
+                    '({}).'.format(
+                        pinned['wait_fraction'], 'above the limit'
+                        if pinned['wait_fraction'] > args.max_wait else
+                        'within the limit'))
     results = dict(
         config=osp.relpath(osp.abspath(args.config), ROOT),
         batch_size=loader_cfg.batch_size,
@@ -423,6 +487,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         loading_0_workers=loading_0,
         step=step,
         training=training,
+        training_step_on_own_core=pinned,
         ratio=ratio,
         ratio_0_workers=ratio_0,
         contention=contention,

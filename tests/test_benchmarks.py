@@ -6,9 +6,11 @@ reports every figure (the numbers themselves are machine-dependent).
 """
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
 from test_datasets.sample_data import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +33,7 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
         '--data-root',
         str(tmp_path / 'data'), '--num-per-class', '2', '--batch-size', '2',
         '--workers', '1', '--batches', '2', '--warmup', '1', '--threads', '1',
-        '--json',
+        '--pin', '--json',
         str(out)
     ])
     assert (tmp_path / 'data' / bench.ANN_FILE).is_file()
@@ -45,6 +47,9 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
     train = res['training']
     assert train['s_per_iter'] >= train['data_s_per_iter'] >= 0
     assert 0 <= train['wait_fraction'] <= 1
+    pinned = res['training_step_on_own_core']
+    assert pinned['s_per_iter'] >= pinned['data_s_per_iter'] >= 0
+    assert 'With the step on a core of its own' in res['verdict']
     assert res['ratio'] > 0 and res['ratio_0_workers'] > 0
     assert isinstance(res['bottleneck'], bool)
     assert res['verdict'].startswith('VERDICT: data loading ')
@@ -53,9 +58,48 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
     assert '| data loading alone | 1 |' in printed
     assert '| training step alone' in printed
     assert '| training with the loader' in printed
+    assert '| the same, step on a core of its own | 1 |' in printed
     assert 'torch.get_num_threads() = 1' in printed
     assert res['verdict'] in printed
     assert json.loads(out.read_text())['verdict'] == res['verdict']
+
+
+_WORKER_INIT = []
+
+
+def _record_worker_init(worker_id: int) -> None:
+    _WORKER_INIT.append(worker_id)
+
+
+class _Affinity(torch.utils.data.Dataset):
+    """Each item: the cores the loading process may run on, and whether
+    the loader's own ``worker_init_fn`` ran there."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return sorted(os.sched_getaffinity(0)), list(_WORKER_INIT)
+
+
+def test_step_on_own_core_separates_step_and_workers():
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip('needs 2 usable cores')
+    bench = load_script('data_loading_vs_step')
+    loader = torch.utils.data.DataLoader(
+        _Affinity(),
+        num_workers=1,
+        batch_size=None,
+        worker_init_fn=_record_worker_init)
+    with bench.step_on_own_core(loader):
+        assert sorted(os.sched_getaffinity(0)) == cores[:1]
+        items = list(loader)
+    assert sorted(os.sched_getaffinity(0)) == cores
+    assert len(items) == 4
+    for worker_cores, init_ran in items:
+        assert worker_cores == cores[1:]
+        assert init_ran == [0]  # the loader's init still runs, after
 
 
 def test_data_conversion_reports_every_figure(tmp_path):
