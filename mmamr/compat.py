@@ -150,6 +150,29 @@ def destroy_process_group_at_exit() -> None:
     atexit.register(_destroy_default_process_group)
 
 
+@_once
+def preprocess_stacked_action_inputs() -> None:
+    """Let mmaction2's ``ActionDataPreprocessor`` take stacked batches.
+
+    Collating by stacking in the dataloader worker (mmengine's
+    ``default_collate``, our ``rgb_skeleton_collate``) hands the main
+    process one shared-memory tensor per modality instead of one per
+    sample, each of which costs a round trip to the worker. mmaction2
+    1.2.0's ``preprocess`` passes its inputs to mmengine's ``stack_batch``,
+    which accepts only a list. We unbind a stacked tensor into the list of
+    its samples (views) first; lists pass unchanged.
+    """
+    from mmaction.models.data_preprocessors import ActionDataPreprocessor
+    original = ActionDataPreprocessor.preprocess
+
+    def preprocess(self, inputs, data_samples, training=False):
+        if isinstance(inputs, torch.Tensor):
+            inputs = list(inputs.unbind(0))
+        return original(self, inputs, data_samples, training)
+
+    ActionDataPreprocessor.preprocess = preprocess
+
+
 def apply_all() -> None:
     """Apply every fix; called by ``import mmamr``."""
     alias_importlib_metadata()
@@ -157,3 +180,4 @@ def apply_all() -> None:
     load_checkpoints_with_pickled_state()
     init_dist_without_cuda()
     destroy_process_group_at_exit()
+    preprocess_stacked_action_inputs()

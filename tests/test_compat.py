@@ -139,3 +139,28 @@ def test_process_group_destroyed_at_exit():
     assert 'destroyed' in fixed.stdout
     unfixed = run_python(code.format(imports=''), env)
     assert 'destroyed' not in unfixed.stdout
+
+
+def test_action_preprocessor_takes_stacked_batches():
+    from mmaction.registry import MODELS
+    from mmaction.structures import ActionDataSample
+    from mmengine.model import stack_batch
+
+    from mmamr.models import RGBSkeletonRecognizer
+
+    with pytest.raises(AssertionError):  # the upstream limitation
+        stack_batch(torch.zeros(2, 3))
+    preprocessor = MODELS.build(
+        RGBSkeletonRecognizer.default_data_preprocessor())
+    rgb = torch.randint(0, 256, (4, 1, 3, 2, 8, 8), dtype=torch.uint8)
+    skeleton = torch.rand(4, 1, 2, 5, 25, 3)
+    outputs = []
+    for inputs in (dict(rgb=list(rgb), skeleton=list(skeleton)),
+                   dict(rgb=rgb, skeleton=skeleton)):
+        samples = [ActionDataSample().set_gt_label(i) for i in range(4)]
+        outputs.append(
+            preprocessor(dict(inputs=inputs, data_samples=samples))['inputs'])
+    for modality in ('rgb', 'skeleton'):
+        assert torch.equal(outputs[0][modality], outputs[1][modality])
+    assert outputs[1]['rgb'].dtype == torch.float32
+    assert outputs[1]['rgb'].max() <= 1

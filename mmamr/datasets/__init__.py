@@ -1,4 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
+from .rgb_skeleton_collate import rgb_skeleton_collate
 from .rgb_skeleton_dataset import RGBSkeletonDataset
 from .transforms import (FormatSkeletonInput, NormalizeSkeleton,
                          PackRGBSkeletonInputs, RGBSkeletonDecode,
@@ -6,5 +7,6 @@ from .transforms import (FormatSkeletonInput, NormalizeSkeleton,
 
 __all__ = [
     'RGBSkeletonDataset', 'FormatSkeletonInput', 'NormalizeSkeleton',
-    'PackRGBSkeletonInputs', 'RGBSkeletonDecode', 'RGBSkeletonSampleFrames'
+    'PackRGBSkeletonInputs', 'RGBSkeletonDecode', 'RGBSkeletonSampleFrames',
+    'rgb_skeleton_collate'
 ]

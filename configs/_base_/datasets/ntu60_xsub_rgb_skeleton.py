@@ -39,10 +39,14 @@ val_pipeline = [
 ]
 test_pipeline = val_pipeline
 
+# rgb_skeleton_collate stacks the batch in the worker, so that handing it
+# to the main process costs one shared-memory tensor per modality, not one
+# per sample (mmamr/datasets/rgb_skeleton_collate.py).
 train_dataloader = dict(
     batch_size=2,  # x 8 GPUs = the paper's batch of 16
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='rgb_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -54,6 +58,7 @@ val_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='rgb_skeleton_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
