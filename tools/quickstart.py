@@ -105,8 +105,9 @@ def parse_args():
     parser.add_argument(
         '--finetune-epochs',
         type=int,
-        default=4,
-        help='epochs of adversarial fine-tuning of the AT and AMR rows')
+        default=8,
+        help='epochs of adversarial fine-tuning of the AT and AMR rows '
+        '(AMR on seed 0: 85%% clean after 4, 93%% after 8; README)')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
     parser.add_argument(
