@@ -51,7 +51,7 @@ from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
-from mmamr.utils import init_weights_quietly
+from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Targets of the issue: one PGD step over one training step; ✗S PGD-K
@@ -97,17 +97,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'forward, input gradient, weight gradient')
     parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
-
-
-def input_shapes(cfg: Config) -> Dict[str, tuple]:
-    """Per-sample input shapes (one view) of the config's test data."""
-    clip_len = cfg.get('clip_len', dict(RGB=16, Pose=32))
-    size = cfg.get('image_size', 56)
-    skel = cfg.model.skeleton_backbone
-    return dict(
-        rgb=(1, 3, clip_len['RGB'], size, size),
-        skeleton=(1, skel.get('num_person', 2), clip_len['Pose'],
-                  skel.get('num_joints', 25), skel.get('in_channels', 3)))
 
 
 def build_model(cfg: Config, seed: int) -> torch.nn.Module:
@@ -408,7 +397,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     gen = torch.Generator().manual_seed(args.seed)
     inputs = {
         m: torch.rand(args.batch, *shape, generator=gen)
-        for m, shape in input_shapes(cfg).items()
+        for m, shape in config_input_shapes(cfg).items()
     }
     labels = torch.randint(
         0, cfg.model.cls_head.num_classes, (args.batch, ), generator=gen)

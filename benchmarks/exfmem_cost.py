@@ -46,7 +46,7 @@ from mmengine.runner import load_checkpoint
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
-from mmamr.utils import init_weights_quietly
+from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -81,17 +81,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
-
-
-def input_shapes(cfg: Config) -> Dict[str, tuple]:
-    """Per-sample input shapes (one view) of the config's clips."""
-    clip_len = cfg.get('clip_len', dict(RGB=16, Pose=32))
-    size = cfg.get('image_size', 56)
-    skel = cfg.model.skeleton_backbone
-    return dict(
-        rgb=(1, 3, clip_len['RGB'], size, size),
-        skeleton=(1, skel.get('num_person', 2), clip_len['Pose'],
-                  skel.get('num_joints', 25), skel.get('in_channels', 3)))
 
 
 def random_inputs(shapes: Dict[str, tuple], batch: int,
@@ -270,7 +259,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise ValueError(f'{args.config}: model.feature_defence is not '
                          'ExFMem.')
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    shapes = input_shapes(cfg)
+    shapes = config_input_shapes(cfg)
     model, plain = build_models(cfg, args, shapes)
     gen = torch.Generator().manual_seed(args.seed)
     inputs = random_inputs(shapes, args.batch, gen, args.device)

@@ -1,7 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Command-line names of the runs an analysis tool compares."""
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 
 def parse_run_spec(spec: str, filename: str) -> Tuple[Optional[str], str]:
@@ -30,3 +30,29 @@ def parse_run_spec(spec: str, filename: str) -> Tuple[Optional[str], str]:
                 f'Run {spec!r}: the work dir has no {filename} (run '
                 'tools/test.py with --work-dir there first).')
     return name, path
+
+
+def load_named_runs(specs: Sequence[str], filename: str,
+                    load: Callable[[str], dict]) -> List[Tuple[str, dict]]:
+    """``(name, loaded file)`` of every ``[NAME=]PATH``, in the given order.
+
+    Args:
+        specs (Sequence[str]): Run specs (see :func:`parse_run_spec`).
+        filename (str): The file to look for in a work dir.
+        load (Callable): Reads a result file into a dict with a ``name``,
+            which names the run when its spec does not.
+
+    Raises:
+        ValueError: Two runs end up with the same name.
+    """
+    runs = []
+    for spec in specs:
+        name, path = parse_run_spec(spec, filename)
+        loaded = load(path)
+        runs.append((name or loaded['name'], loaded))
+    names = [name for name, _ in runs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f'Runs {repeated} appear more than once; name them '
+                         'NAME=PATH.')
+    return runs

@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 from mmamr.evaluation.eps_sweep import SUFFIXES, load_curves
 from mmamr.evaluation.robustness import (COLUMNS, HEADERS, atomic_save_figure,
                                          atomic_write)
-from mmamr.utils import parse_run_spec
+from mmamr.utils import load_named_runs
 
 Run = Tuple[str, dict]
 
@@ -53,20 +53,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         required=True,
         help='output prefix: writes PREFIX.png and PREFIX.csv')
     return parser.parse_args(argv)
-
-
-def load_runs(specs: Sequence[str]) -> List[Run]:
-    runs = []
-    for spec in specs:
-        name, path = parse_run_spec(spec, 'eps_sweep.json')
-        curves = load_curves(path)
-        runs.append((name or curves['name'], curves))
-    names = [name for name, _ in runs]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f'Runs {repeated} appear more than once; name them '
-                         'NAME=PATH.')
-    return runs
 
 
 def panels(runs: Sequence[Run], attacks: Optional[Sequence[str]],
@@ -148,7 +134,7 @@ def plot(runs: Sequence[Run], attacks, targets, k: str, path: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> List[str]:
     args = parse_args(argv)
-    runs = load_runs(args.runs)
+    runs = load_named_runs(args.runs, 'eps_sweep.json', load_curves)
     attacks, targets = panels(runs, args.attacks, args.targets, args.k)
     files = [f'{args.out}.png', f'{args.out}.csv']
     plot(runs, attacks, targets, args.k, files[0])

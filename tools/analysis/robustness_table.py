@@ -30,7 +30,7 @@ from mmamr.evaluation.robustness import (COLUMNS, HEADERS,
                                          atomic_save_figure, atomic_write,
                                          load_results, markdown_table,
                                          table_values)
-from mmamr.utils import parse_run_spec
+from mmamr.utils import load_named_runs
 
 FIELDS = ('clean', ) + COLUMNS + ('avg', 'ri')
 Row = Tuple[str, dict]
@@ -60,21 +60,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='output prefix: writes PREFIX.md, PREFIX.csv and PREFIX.png')
     parser.add_argument('--title', help='title of the table and the plot')
     return parser.parse_args(argv)
-
-
-def load_rows(specs: Sequence[str]) -> List[Row]:
-    """``(row name, results)`` of every run, in the given order."""
-    rows = []
-    for spec in specs:
-        name, path = parse_run_spec(spec, 'robustness.json')
-        results = load_results(path)
-        rows.append((name or results['name'], results))
-    names = [name for name, _ in rows]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f'Rows {repeated} appear more than once; name the '
-                         'runs NAME=PATH.')
-    return rows
 
 
 def with_baseline(rows: Sequence[Row], attack: str, k: str,
@@ -185,7 +170,8 @@ def plot(rows: Sequence[Row], attack: str, k: str, path: str,
 def main(argv: Optional[List[str]] = None) -> List[str]:
     args = parse_args(argv)
     rows, notes = with_baseline(
-        load_rows(args.runs), args.attack, args.k, args.baseline)
+        load_named_runs(args.runs, 'robustness.json', load_results),
+        args.attack, args.k, args.baseline)
     baseline = args.baseline or rows[0][0]
     for note in notes:
         print_log(note, logger='current', level=logging.WARNING)
