@@ -33,13 +33,11 @@ Inputs are uniform random tensors of the config's shapes (RGB
 for ``configs/i3d_hcn_synthetic.py``); timing does not depend on values.
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -51,6 +49,7 @@ from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
+from mmamr.evaluation.robustness import dump_results
 from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -358,20 +357,6 @@ def compute_ratios(times: Dict[str, Dict[str, float]], step_steps: int,
         t['rgb_branch_input_grad'])
 
 
-def write_json(path: str, results: dict) -> None:
-    """Write atomically: a partial file never replaces a good one."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(results, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the benchmark; print and return the results.
 
@@ -442,7 +427,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                                  args.repeats)
     print(format_report(results))
     if args.json:
-        write_json(args.json, results)
+        dump_results(results, args.json)
     return results
 
 

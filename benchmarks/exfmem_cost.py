@@ -29,12 +29,10 @@ Example::
         --json work_dirs/benchmarks/exfmem_cost.json
 """
 import argparse
-import json
 import os
 import os.path as osp
 import platform
 import statistics
-import tempfile
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -46,6 +44,7 @@ from mmengine.runner import load_checkpoint
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
+from mmamr.evaluation.robustness import dump_results
 from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -194,20 +193,6 @@ def measurements(model, plain, inputs, labels, args, iters: Dict[str,
         exfmem_alone=exfmem_alone)
 
 
-def write_json(path: str, results: dict) -> None:
-    """Write atomically: a partial file never replaces a good one."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(results, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def format_report(res: dict) -> str:
     per_step = res['per_step_s']
     lines = [
@@ -301,7 +286,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         ista_iteration_s=ista_iteration)
     print(format_report(res))
     if args.json:
-        write_json(args.json, res)
+        dump_results(res, args.json)
     return res
 
 
