@@ -119,6 +119,13 @@ def parse_args():
         'with the data workers, see docs/benchmarks.md; 0 keeps torch\'s '
         'default)')
     parser.add_argument(
+        '--eval-procs',
+        type=int,
+        default=2,
+        help='processes that share each evaluation (tools/dist_test.sh\'s '
+        'launch; the numbers do not depend on it, the time does: one per '
+        'core)')
+    parser.add_argument(
         '--num-per-class',
         type=int,
         default=100,
@@ -205,7 +212,8 @@ def main():
             data['test'],
             ATTACK_FLAGS,
             env,
-            baseline=None if name == BASELINE else results[BASELINE])
+            baseline=None if name == BASELINE else results[BASELINE],
+            procs=args.eval_procs)
         seconds[name] = round(time.time() - began, 1)
     rows = table_rows([(runs[n].label, results[n]) for n in names],
                       runs[BASELINE].label)

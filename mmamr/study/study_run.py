@@ -10,6 +10,7 @@ its latest checkpoint (``tools/train.py --resume``), an unfinished test
 starts again.
 """
 import os.path as osp
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -118,6 +119,29 @@ def build_exfmem(run: StudyRun, checkpoint: str, run_dir: str, root: str,
     return out
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def launch_args(tool: str, procs: int) -> List[str]:
+    """``python`` arguments that start ``tool`` in ``procs`` processes.
+
+    One process runs the tool itself; more run it under
+    ``torch.distributed.run`` with ``--launcher pytorch``, as
+    ``tools/dist_test.sh`` does (gloo on a machine without CUDA), on a free
+    port so that two studies can run side by side.
+    """
+    if procs <= 1:
+        return [tool]
+    return [
+        '-m', 'torch.distributed.run', f'--nproc_per_node={procs}',
+        '--master_addr=127.0.0.1', f'--master_port={_free_port()}', tool,
+        '--launcher', 'pytorch'
+    ]
+
+
 def evaluate(run: StudyRun,
              checkpoint: str,
              run_dir: str,
@@ -125,18 +149,26 @@ def evaluate(run: StudyRun,
              data_options: List[str],
              attack_flags: List[str],
              env: dict,
-             baseline: Optional[str] = None) -> str:
+             baseline: Optional[str] = None,
+             procs: int = 1) -> str:
     """Evaluate ``checkpoint`` under ``attack_flags`` (``tools/test.py``'s
     robustness flags) on the test data of ``data_options``; return its
-    ``robustness.json``."""
+    ``robustness.json``.
+
+    ``procs`` > 1 splits the test set over that many processes
+    (``tools/dist_test.sh``'s launch), which report exactly the numbers of
+    one process (``tests/test_tools/test_robust_test.py``): the attacks are
+    per sample, so the split changes the time and nothing else.
+    """
     test_dir = osp.join(run_dir, 'robustness')
     marker = osp.join(run_dir, 'test.done')
     done = _read_marker(marker)
     if done is not None:
         print_log(f'  [{run.name}] evaluated already: {done}', 'current')
         return done
-    args = ['tools/test.py', run.config, checkpoint, '--work-dir', test_dir
-            ] + list(attack_flags)
+    args = launch_args('tools/test.py', procs) + [
+        run.config, checkpoint, '--work-dir', test_dir
+    ] + list(attack_flags)
     if baseline is not None:
         args += ['--baseline', baseline]
     args += ['--cfg-options'] + list(data_options)

@@ -9,7 +9,7 @@ def fake_tool(calls):
     def run_tool(args, log_file, root, env=None):
         calls.append([str(a) for a in args])
         work = args[args.index('--work-dir') + 1]
-        if args[0] == 'tools/train.py':
+        if 'tools/train.py' in args:
             ckpt = f'{work}/epoch_1.pth'
             open(ckpt, 'w').close()
             with open(f'{work}/last_checkpoint', 'w') as f:
@@ -66,6 +66,26 @@ def test_evaluate_passes_baseline_and_skips_when_done(tmp_path, monkeypatch):
         'none/robustness.json'
     assert study_run.evaluate(*args) == out
     assert len(calls) == 1
+
+
+def test_evaluate_in_two_processes_launches_like_dist_test(
+        tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    study_run.evaluate(
+        RUN,
+        'ckpt.pth',
+        str(tmp_path),
+        '/repo', ['a=1'], ['--attack', 'fgsm'], {},
+        procs=2)
+    args = calls[0]
+    assert args[:3] == ['-m', 'torch.distributed.run', '--nproc_per_node=2']
+    tool = args.index('tools/test.py')
+    assert args[tool + 1:tool + 3] == ['--launcher', 'pytorch']
+    assert args[tool + 3:tool + 5] == ['configs/amr.py', 'ckpt.pth']
+    port = int(next(a for a in args if a.startswith('--master_port='))
+               .split('=')[1])
+    assert 0 < port < 65536
 
 
 def test_exfmem_dictionaries_built_once_into_the_run_dir(
