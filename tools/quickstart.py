@@ -12,10 +12,12 @@
    against None).
 
 Every step runs the project's own tools (``tools/train.py``,
-``tools/test.py``; each command is echoed) and is resumable: rerunning
-skips what finished. ``--rows`` adds the paper's other rows of Table 2
-(Madry AT on ✗R, ✗S, ✗RS, trained with the same budget as AMR; MinSim,
-ExFMem, MinSim+ExFMem; ``tools/benchmark_suite.sh`` runs them all). Results
+``tools/test.py``, the latter in ``--eval-procs`` processes as
+``tools/dist_test.sh`` launches it; each command is echoed) and is
+resumable: rerunning skips what finished. ``--rows`` adds the paper's
+other rows of Table 2 (Madry AT on ✗R, ✗S, ✗RS, trained with the same
+budget as AMR; MinSim, ExFMem, MinSim+ExFMem; ``tools/benchmark_suite.sh``
+runs them all). Results
 land in ``work_dirs/quickstart`` (``summary.json``, ``tables.md``, and one
 directory per row with its logs, checkpoints and ``robustness.json``).
 Run through ``bash tools/quickstart.sh``, which installs what it needs.

@@ -1,0 +1,39 @@
+# RGB-only I3D on the synthetic data: the unimodal RGB baseline of the
+# paper's Table 1 (only ✗R applies), with the two-stream config's I3D,
+# clips, optimiser and 10 epochs. It measures how much the small
+# from-scratch I3D learns from the synthetic RGB alone (README "The
+# quickstart": little, which is why the undefended model ignores RGB).
+_base_ = ['i3d_hcn_synthetic.py']
+
+clip_len = dict(RGB=8)
+model = dict(skeleton_backbone=None)
+
+train_pipeline = [
+    dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
+    dict(type='RGBSkeletonDecode', video_backend='opencv'),
+    dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
+    dict(
+        type='Resize',
+        scale=({{_base_.image_size}}, {{_base_.image_size}}),
+        keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackRGBSkeletonInputs'),
+]
+val_pipeline = [
+    dict(
+        type='RGBSkeletonSampleFrames',
+        clip_len=clip_len,
+        test_mode=True),
+    dict(type='RGBSkeletonDecode', video_backend='opencv'),
+    dict(
+        type='Resize',
+        scale=({{_base_.image_size}}, {{_base_.image_size}}),
+        keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackRGBSkeletonInputs'),
+]
+test_pipeline = val_pipeline
+train_dataloader = dict(
+    dataset=dict(modality='rgb', pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(modality='rgb', pipeline=val_pipeline))
+test_dataloader = val_dataloader
