@@ -14,10 +14,7 @@ train_pipeline = [
     dict(type='PackRGBSkeletonInputs'),
 ]
 val_pipeline = [
-    dict(
-        type='RGBSkeletonSampleFrames',
-        clip_len=clip_len,
-        test_mode=True),
+    dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='RGBSkeletonDecode'),
     {{_base_.skeleton_norm}},
     dict(type='FormatSkeletonInput', num_person=2),
@@ -26,6 +23,5 @@ val_pipeline = [
 test_pipeline = val_pipeline
 train_dataloader = dict(
     dataset=dict(modality='skeleton', pipeline=train_pipeline))
-val_dataloader = dict(
-    dataset=dict(modality='skeleton', pipeline=val_pipeline))
+val_dataloader = dict(dataset=dict(modality='skeleton', pipeline=val_pipeline))
 test_dataloader = val_dataloader

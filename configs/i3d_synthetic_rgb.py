@@ -20,10 +20,7 @@ train_pipeline = [
     dict(type='PackRGBSkeletonInputs'),
 ]
 val_pipeline = [
-    dict(
-        type='RGBSkeletonSampleFrames',
-        clip_len=clip_len,
-        test_mode=True),
+    dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='RGBSkeletonDecode', video_backend='opencv'),
     dict(
         type='Resize',
@@ -33,7 +30,6 @@ val_pipeline = [
     dict(type='PackRGBSkeletonInputs'),
 ]
 test_pipeline = val_pipeline
-train_dataloader = dict(
-    dataset=dict(modality='rgb', pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(modality='rgb', pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(modality='rgb', pipeline=val_pipeline))
 test_dataloader = val_dataloader

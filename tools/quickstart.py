@@ -17,9 +17,9 @@ Every step runs the project's own tools (``tools/train.py``,
 resumable: rerunning skips what finished. ``--rows`` adds the paper's
 other rows of Table 2 (Madry AT on ✗R, ✗S, ✗RS, trained with the same
 budget as AMR; MinSim, ExFMem, MinSim+ExFMem; ``tools/benchmark_suite.sh``
-runs them all). Results
-land in ``work_dirs/quickstart`` (``summary.json``, ``tables.md``, and one
-directory per row with its logs, checkpoints and ``robustness.json``).
+runs them all). Results land in ``work_dirs/quickstart`` (``summary.json``,
+``tables.md``, and one directory per row with its logs, checkpoints and
+``robustness.json``).
 Run through ``bash tools/quickstart.sh``, which installs what it needs.
 """
 import argparse

@@ -81,8 +81,8 @@ def train(run: StudyRun,
     if load_from is not None:
         options.append(f'load_from={load_from}')
     args = [
-        'tools/train.py', run.config, '--work-dir', run_dir, '--seed',
-        seed, '--no-validate'
+        'tools/train.py', run.config, '--work-dir', run_dir, '--seed', seed,
+        '--no-validate'
     ] + (['--resume'] if resume else []) + ['--cfg-options'] + options
     print_log(
         f'  [{run.name}] {"resuming" if resume else "training"} '
@@ -157,8 +157,10 @@ def evaluate(run: StudyRun,
 
     ``procs`` > 1 splits the test set over that many processes
     (``tools/dist_test.sh``'s launch), which report exactly the numbers of
-    one process (``tests/test_tools/test_robust_test.py``): the attacks are
-    per sample, so the split changes the time and nothing else.
+    one process (``tests/test_tools/test_robust_test.py``): the model is in
+    eval mode and the attacks' random starts are seeded per sample, so a
+    clip's result does not depend on its batch mates and the split changes
+    the time only.
     """
     test_dir = osp.join(run_dir, 'robustness')
     marker = osp.join(run_dir, 'test.done')

@@ -96,16 +96,17 @@ def test_overcomplete_dictionary_and_the_reference_stopping_rule():
         D, f, best, lam)
     assert (gap >= -1e-9).all()
     stops = []
-    for b in range(len(f)):
-        # Row b's codes are its k-th iterate (no stopping: tol 0), where
-        # k is the first iteration whose update is below 8e-4.
-        k = next(k for k in range(1, iters + 1) if (
-            ista(D, f[b:b + 1], lam, step, tol=0., max_iters=k)[0] -
-            ista(D, f[b:b + 1], lam, step, tol=0., max_iters=k - 1)[0]
-        ).norm() < 8e-4)
+    for row, x in zip(codes, f):
+        # The k-th iterate of this sample alone (tol 0: no stopping).
+        iterates = [
+            ista(D, x[None], lam, step, tol=0., max_iters=k)[0][0]
+            for k in range(iters + 1)
+        ]
+        # Its codes are the first iterate whose update is below 8e-4.
+        k = next(k for k in range(1, iters + 1)
+                 if (iterates[k] - iterates[k - 1]).norm() < 8e-4)
+        torch.testing.assert_close(row, iterates[k], atol=1e-12, rtol=0)
         stops.append(k)
-        kth, _ = ista(D, f[b:b + 1], lam, step, tol=0., max_iters=k)
-        torch.testing.assert_close(codes[b], kth[0], atol=1e-12, rtol=0)
     assert max(stops) == iters
     # KKT at the long-run solution: |Dᵀ(Dh − f)| <= λ, = λ where h != 0.
     grad = (best @ D.T - f) @ D

@@ -22,8 +22,11 @@ def fake_tool(calls):
     return run_tool
 
 
-RUN = StudyRun('amr', 'AMR', 'configs/amr.py', ['train_cfg.max_epochs=2'],
-               init_from='none')
+RUN = StudyRun(
+    'amr',
+    'AMR',
+    'configs/amr.py', ['train_cfg.max_epochs=2'],
+    init_from='none')
 
 
 def test_train_then_skip_then_retrain_when_checkpoint_deleted(
@@ -83,8 +86,8 @@ def test_evaluate_in_two_processes_launches_like_dist_test(
     tool = args.index('tools/test.py')
     assert args[tool + 1:tool + 3] == ['--launcher', 'pytorch']
     assert args[tool + 3:tool + 5] == ['configs/amr.py', 'ckpt.pth']
-    port = int(next(a for a in args if a.startswith('--master_port='))
-               .split('=')[1])
+    port = int(
+        next(a for a in args if a.startswith('--master_port=')).split('=')[1])
     assert 0 < port < 65536
 
 
@@ -98,7 +101,10 @@ def test_exfmem_dictionaries_built_once_into_the_run_dir(
 
     monkeypatch.setattr(study_run, 'run_tool', run_tool)
     run = StudyRun(
-        'exfmem', 'ExFMem', 'configs/exfmem.py', reuse='none',
+        'exfmem',
+        'ExFMem',
+        'configs/exfmem.py',
+        reuse='none',
         build_exfmem=True)
     args = (run, 'none/epoch_10.pth', str(tmp_path), '/repo', ['a=1'], {})
     out = study_run.build_exfmem(*args)

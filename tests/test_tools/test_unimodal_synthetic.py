@@ -41,8 +41,8 @@ def test_unimodal_config_trains_on_its_modality(modality, synthetic_data):
     before = [p.detach().clone() for p in model.parameters()]
     losses = model.train_step(rgb_skeleton_collate(batch), optim)
     assert torch.isfinite(losses['loss'])
-    assert any(not torch.equal(b, p) for b, p in zip(before,
-                                                     model.parameters()))
+    assert any(not torch.equal(b, p)
+               for b, p in zip(before, model.parameters()))
     model.eval()
     with torch.no_grad():
         out = model.test_step(pseudo_collate(batch))

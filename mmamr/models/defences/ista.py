@@ -69,8 +69,7 @@ def ista(dictionary: torch.Tensor,
     active = torch.ones(feats.shape[0], dtype=torch.bool, device=feats.device)
     iters = 0
     while iters < max_iters and bool(active.any()):
-        new = F.softshrink(codes - step * (codes @ gram - target),
-                           step * lam)
+        new = F.softshrink(codes - step * (codes @ gram - target), step * lam)
         iters += 1
         delta = (new - codes).detach().norm(dim=1)
         codes = torch.where(active[:, None], new, codes)
