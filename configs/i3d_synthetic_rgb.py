@@ -7,25 +7,23 @@ _base_ = ['i3d_hcn_synthetic.py']
 
 clip_len = dict(RGB=8)
 model = dict(skeleton_backbone=None)
+resize = dict(
+    type='Resize',
+    scale=({{_base_.image_size}}, {{_base_.image_size}}),
+    keep_ratio=False)
 
 train_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
     dict(type='RGBSkeletonDecode', video_backend='opencv'),
     dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
-    dict(
-        type='Resize',
-        scale=({{_base_.image_size}}, {{_base_.image_size}}),
-        keep_ratio=False),
+    resize,
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackRGBSkeletonInputs'),
 ]
 val_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='RGBSkeletonDecode', video_backend='opencv'),
-    dict(
-        type='Resize',
-        scale=({{_base_.image_size}}, {{_base_.image_size}}),
-        keep_ratio=False),
+    resize,
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackRGBSkeletonInputs'),
 ]
