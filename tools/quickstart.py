@@ -11,9 +11,10 @@
    on ✗R, ✗S and ✗RS) and print its Table 2 layout with Avg and RI (RI
    against None).
 
-Every step runs the project's own tools (``tools/train.py``,
-``tools/test.py``, the latter in ``--eval-procs`` processes as
-``tools/dist_test.sh`` launches it; each command is echoed) and is
+Every step runs the project's own tools (``tools/train.py`` in
+``--train-procs`` processes as ``tools/dist_train.sh`` launches it,
+``tools/test.py`` in ``--eval-procs`` processes as ``tools/dist_test.sh``
+does; each command is echoed) and is
 resumable: rerunning skips what finished. ``--rows`` adds the paper's
 other rows of Table 2 (Madry AT on ✗R, ✗S, ✗RS, trained with the same
 budget as AMR; MinSim, ExFMem, MinSim+ExFMem; ``tools/benchmark_suite.sh``
@@ -121,6 +122,13 @@ def parse_args():
         'with the data workers, see docs/benchmarks.md; 0 keeps torch\'s '
         'default)')
     parser.add_argument(
+        '--train-procs',
+        type=int,
+        default=2,
+        help='processes that share each training, launched as '
+        'tools/dist_train.sh does, with the config\'s batch split between '
+        'them (same global batch; one per core)')
+    parser.add_argument(
         '--eval-procs',
         type=int,
         default=2,
@@ -175,9 +183,11 @@ def main():
               'current')
     ann_file = prepare_data(args.data_root, args.seed, args.workers,
                             args.num_per_class)
+    # The loading processes of a training are shared by its processes.
+    train_workers = max(1, args.workers // args.train_procs)
     data = dict(
         train=data_options('train_dataloader', ann_file,
-                           osp.join(args.data_root, VIDEO_DIR), args.workers),
+                           osp.join(args.data_root, VIDEO_DIR), train_workers),
         test=data_options('test_dataloader', ann_file,
                           osp.join(args.data_root, VIDEO_DIR), args.workers))
     env = dict()
@@ -199,7 +209,8 @@ def main():
                 data['train'],
                 args.seed,
                 env,
-                load_from=checkpoints.get(run.init_from))
+                load_from=checkpoints.get(run.init_from),
+                procs=args.train_procs)
         else:
             checkpoints[name] = checkpoints[run.reuse]
         evaluated = checkpoints[name]

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..evaluation.robustness import atomic_write
@@ -67,10 +68,21 @@ def train(run: StudyRun,
           data_options: List[str],
           seed: int,
           env: dict,
-          load_from: Optional[str] = None) -> str:
+          load_from: Optional[str] = None,
+          procs: int = 1) -> str:
     """Train ``run`` in ``run_dir`` (or resume it); return the final
     checkpoint. ``data_options`` (``--cfg-options``) set the training
-    data; the study validates nothing during training."""
+    data; the study validates nothing during training.
+
+    ``procs`` > 1 trains in that many processes (``tools/dist_train.sh``'s
+    launch, gloo on a CPU) with the config's batch split between them, so
+    that the global batch, the learning rate and the number of iterations
+    are those of one process. What differs is BatchNorm's training
+    statistics, computed per process over its share of the batch as in any
+    mmaction2 DDP run, so the weights differ slightly from a one-process
+    run (with deterministic statistics they agree up to float summation
+    order: ``tests/test_tools/test_dist_train.py``).
+    """
     marker = osp.join(run_dir, 'train.done')
     done = _read_marker(marker)
     if done is not None:
@@ -80,9 +92,11 @@ def train(run: StudyRun,
     options = list(data_options) + list(run.train_options)
     if load_from is not None:
         options.append(f'load_from={load_from}')
-    args = [
-        'tools/train.py', run.config, '--work-dir', run_dir, '--seed', seed,
-        '--no-validate'
+    if procs > 1:
+        options.append('train_dataloader.batch_size='
+                       f'{_batch_per_process(root, run.config, procs)}')
+    args = launch_args('tools/train.py', procs) + [
+        run.config, '--work-dir', run_dir, '--seed', seed, '--no-validate'
     ] + (['--resume'] if resume else []) + ['--cfg-options'] + options
     print_log(
         f'  [{run.name}] {"resuming" if resume else "training"} '
@@ -96,6 +110,17 @@ def train(run: StudyRun,
         f'  [{run.name}] trained in {time.time() - start:.0f} s: '
         f'{checkpoint}', 'current')
     return checkpoint
+
+
+def _batch_per_process(root: str, config: str, procs: int) -> int:
+    """The config's ``train_dataloader.batch_size`` split over ``procs``."""
+    batch = Config.fromfile(osp.join(root, config)).train_dataloader.batch_size
+    if batch % procs:
+        raise ValueError(
+            f'{config}: train_dataloader.batch_size={batch} cannot be split '
+            f'evenly over {procs} training processes; use a number of '
+            'processes that divides it.')
+    return batch // procs
 
 
 def build_exfmem(run: StudyRun, checkpoint: str, run_dir: str, root: str,
@@ -130,7 +155,8 @@ def launch_args(tool: str, procs: int) -> List[str]:
 
     One process runs the tool itself; more run it under
     ``torch.distributed.run`` with ``--launcher pytorch``, as
-    ``tools/dist_test.sh`` does (gloo on a machine without CUDA), on a free
+    ``tools/dist_train.sh`` and ``tools/dist_test.sh`` do (gloo on a
+    machine without CUDA), on a free
     port so that two studies can run side by side.
     """
     if procs <= 1:

@@ -1,7 +1,13 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """A study run redoes nothing that finished, and only that."""
+import os.path as osp
+
+import pytest
+
 import mmamr.study.study_run as study_run
 from mmamr.study import StudyRun
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def fake_tool(calls):
@@ -55,6 +61,32 @@ def test_interrupted_training_resumes(tmp_path, monkeypatch):
     (tmp_path / 'last_checkpoint').write_text('epoch_1.pth')
     study_run.train(RUN, str(tmp_path), '/repo', [], 0, {})
     assert '--resume' in calls[0]
+
+
+def test_train_in_two_processes_launches_like_dist_train(
+        tmp_path, monkeypatch):
+    """The global batch stays the config's (16): 8 per process."""
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    run = StudyRun('none', 'None', 'configs/i3d_hcn_synthetic.py')
+    study_run.train(run, str(tmp_path), ROOT, ['a=1'], 0, {}, procs=2)
+    args = calls[0]
+    assert args[:3] == ['-m', 'torch.distributed.run', '--nproc_per_node=2']
+    tool = args.index('tools/train.py')
+    assert args[tool + 1:tool + 4] == [
+        '--launcher', 'pytorch', 'configs/i3d_hcn_synthetic.py'
+    ]
+    options = args[args.index('--cfg-options') + 1:]
+    assert options == ['a=1', 'train_dataloader.batch_size=8']
+
+
+def test_train_refuses_a_batch_that_does_not_split(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    run = StudyRun('none', 'None', 'configs/i3d_hcn_synthetic.py')
+    with pytest.raises(ValueError, match=r'i3d_hcn_synthetic.py.*16.*3'):
+        study_run.train(run, str(tmp_path), ROOT, [], 0, {}, procs=3)
+    assert calls == []
 
 
 def test_evaluate_passes_baseline_and_skips_when_done(tmp_path, monkeypatch):
