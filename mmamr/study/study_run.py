@@ -156,8 +156,8 @@ def launch_args(tool: str, procs: int) -> List[str]:
     One process runs the tool itself; more run it under
     ``torch.distributed.run`` with ``--launcher pytorch``, as
     ``tools/dist_train.sh`` and ``tools/dist_test.sh`` do (gloo on a
-    machine without CUDA), on a free
-    port so that two studies can run side by side.
+    machine without CUDA), on a free port so that two studies can run side
+    by side.
     """
     if procs <= 1:
         return [tool]
