@@ -33,16 +33,17 @@ def ista(dictionary: torch.Tensor,
 
     Iterates ``h ← S_{step·λ}(h − step · Dᵀ(D h − f))`` from ``h = 0``
     (``S`` the soft threshold) for all rows at once: with ``G = DᵀD``
-    and ``b = Dᵀf`` precomputed, one iteration is one ``[B, K] × [K, K]``
-    product. Each row stops on its own, at the first iteration whose
-    update is small, ``‖Δh_b‖ < tol`` (the reference's rule
-    ``‖Δh‖ < 8e-4``, per sample), or after ``max_iters`` iterations; a
-    stopped row is frozen while the others go on. So a sample's codes are
-    those it gets alone, whatever its batch mates: a batch-wide rule (stop
-    when the slowest row converges) would make a test clip's defended
-    prediction depend on how the test set is batched and split between
-    processes. Every iteration stays in the autograd graph, so the codes
-    are differentiable w.r.t. ``feats`` (white-box attacks differentiate
+    and ``b = Dᵀf`` precomputed, one iteration is one ``[B', K] × [K, K]``
+    product over the ``B'`` rows still iterating. Each row stops on its
+    own, at the first iteration whose update is small, ``‖Δh_b‖ < tol``
+    (the reference's rule ``‖Δh‖ < 8e-4``, per sample), or after
+    ``max_iters`` iterations; a stopped row is frozen, and no longer
+    computed, while the others go on. So a sample's codes are those it
+    gets alone, whatever its batch mates: a batch-wide rule (stop when the
+    slowest row converges) would make a test clip's defended prediction
+    depend on how the test set is batched and split between processes.
+    Every iteration stays in the autograd graph, so the codes are
+    differentiable w.r.t. ``feats`` (white-box attacks differentiate
     through the unrolled iterations, up to each row's stop); the stopping
     test itself is not differentiated.
 
@@ -66,12 +67,14 @@ def ista(dictionary: torch.Tensor,
     gram = dictionary.t() @ dictionary
     target = feats @ dictionary
     codes = feats.new_zeros(feats.shape[0], dictionary.shape[1])
-    active = torch.ones(feats.shape[0], dtype=torch.bool, device=feats.device)
+    # Rows still iterating; only they are computed (out-of-place
+    # index_put keeps every iteration in the graph).
+    rows = torch.arange(feats.shape[0], device=feats.device)
     iters = 0
-    while iters < max_iters and bool(active.any()):
-        new = F.softshrink(codes - step * (codes @ gram - target), step * lam)
+    while iters < max_iters and rows.numel():
+        h = codes[rows]
+        new = F.softshrink(h - step * (h @ gram - target[rows]), step * lam)
         iters += 1
-        delta = (new - codes).detach().norm(dim=1)
-        codes = torch.where(active[:, None], new, codes)
-        active = active & (delta >= tol)
+        codes = codes.index_put((rows, ), new)
+        rows = rows[(new - h).detach().norm(dim=1) >= tol]
     return codes, iters
