@@ -57,6 +57,7 @@ from mmengine.runner import set_random_seed
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.attacks import PGD
 from mmamr.attacks.budget import project
+from mmamr.evaluation import dump_results
 from mmamr.models import AdversarialTraining
 from mmamr.utils import init_weights_quietly
 
@@ -78,8 +79,9 @@ class ParameterGradPGD(PGD):
             adv = {m: x.detach().requires_grad_() for m, x in adv.items()}
             self.objective(forward(adv), labels).sum().backward()
             adv = {
-                m: project(x.detach() + self.alpha[m] * x.grad.sign(),
-                           clean[m], self.eps[m], m)
+                m:
+                project(x.detach() + self.alpha[m] * x.grad.sign(), clean[m],
+                        self.eps[m], m)
                 for m, x in adv.items()
             }
         forward.model.zero_grad(set_to_none=True)
@@ -243,8 +245,7 @@ def measure_times(model, optim_wrapper, batch, objectives,
     """Interleaved rounds; per variant the single times and summaries."""
     for variant in VARIANTS:
         for _ in range(args.warmup):
-            step(model, optim_wrapper, batch, objectives[variant],
-                 args.device)
+            step(model, optim_wrapper, batch, objectives[variant], args.device)
     times = {v: [] for v in VARIANTS}
     peaks = dict()
     for r in range(args.rounds):
@@ -331,8 +332,7 @@ def measure_memory(args) -> Dict[str, Dict]:
             cmd += ['--steps', str(args.steps)]
         if args.threads is not None:
             cmd += ['--threads', str(args.threads)]
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, check=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         res['growth_mib'] = res['peak_mib'] - res['base_mib']
         out[variant] = res
@@ -357,11 +357,11 @@ def format_report(res: dict) -> str:
     for v in VARIANTS:
         m = mem.get(v, {})
         row = '| {} | {:.3f} | {:.3f}-{:.3f} | {:.2f} | {} | {} |'
-        lines.append(row.format(
-            v, t[v]['median_s'], t[v]['min_s'], t[v]['max_s'],
-            t[v]['median_s'] / t['standard']['median_s'],
-            f"{m['peak_mib']:.0f}" if m else '-',
-            f"{m['growth_mib']:.0f}" if m else '-'))
+        lines.append(
+            row.format(v, t[v]['median_s'], t[v]['min_s'], t[v]['max_s'],
+                       t[v]['median_s'] / t['standard']['median_s'],
+                       f"{m['peak_mib']:.0f}" if m else '-',
+                       f"{m['growth_mib']:.0f}" if m else '-'))
     stem = res.get('stem_conv')
     if stem:
         lines += [
@@ -422,11 +422,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         loadavg_after=os.getloadavg())
     print(format_report(results))
     if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        tmp = f'{args.json}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(results, f, indent=2)
-        os.replace(tmp, args.json)
+        dump_results(results, args.json)
     return results
 
 

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import cv2
 
-from mmamr.datasets.conversion import VideoSink, read_video_info
-from mmamr.datasets.ntu_converter import convert_sample
-from mmamr.datasets.openpose_json import read_openpose_frame
+from mmamr.data_prep.conversion import VideoSink, read_video_info
+from mmamr.data_prep.formats.openpose_json import read_openpose_frame
+from mmamr.data_prep.ntu_converter import convert_sample
 
 NTU_NAME = 'S001C001P001R001A001'
 NTU_SAMPLES = 56578
@@ -66,8 +66,8 @@ def ntu_figures(ntu: Path, repeat: int, tmp: Path) -> dict:
             out_video_dir=str(tmp),
             short_side=256), max(1, repeat // 3))
     ann = convert_sample(skeleton)
-    cache = best_of(
-        lambda: (tmp / 'c.pkl').write_bytes(pickle.dumps(ann)), repeat)
+    cache = best_of(lambda: (tmp / 'c.pkl').write_bytes(pickle.dumps(ann)),
+                    repeat)
     frames = ann['total_frames']
     video_size = os.path.getsize(tmp / f'{NTU_NAME}_rgb.mp4')
     return dict(
@@ -85,8 +85,8 @@ def real_frames(ntu: Path, shape) -> list:
     frames = []
     ok, frame = cap.read()
     while ok:
-        frames.append(cv2.resize(frame, shape[::-1],
-                                 interpolation=cv2.INTER_AREA))
+        frames.append(
+            cv2.resize(frame, shape[::-1], interpolation=cv2.INTER_AREA))
         ok, frame = cap.read()
     cap.release()
     return frames

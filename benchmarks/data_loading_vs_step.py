@@ -60,9 +60,9 @@ from mmengine.runner import Runner, set_random_seed
 from mmengine.utils.dl_utils import set_multi_processing
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
-from mmamr.datasets.ntu_converter import convert_ntu
-from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
-                                      generate_synthetic)
+from mmamr.data_prep.ntu_converter import convert_ntu
+from mmamr.data_prep.synthetic import (SKELETON_DIR, VIDEO_DIR,
+                                       generate_synthetic)
 from mmamr.utils import init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -371,8 +371,7 @@ def format_report(res: dict) -> str:
     if pinned:
         rows.append(('the same, step on a core of its own', pinned['workers'],
                      pinned['s_per_iter'], pinned['samples_per_s'],
-                     '{:.3f}-{:.3f}'.format(pinned['min_s'],
-                                            pinned['max_s']),
+                     '{:.3f}-{:.3f}'.format(pinned['min_s'], pinned['max_s']),
                      '{:.3f} ({:.1%})'.format(pinned['data_s_per_iter'],
                                               pinned['wait_fraction'])))
     lines = [
@@ -451,9 +450,15 @@ def main(argv: Optional[List[str]] = None) -> dict:
     training = measure_training(loader_cfg, workers, model, optim_wrapper,
                                 args.warmup, args.batches, args.seed)
     pinned = (
-        measure_training(loader_cfg, workers, model, optim_wrapper,
-                         args.warmup, args.batches, args.seed, pin=True)
-        if args.pin else None)
+        measure_training(
+            loader_cfg,
+            workers,
+            model,
+            optim_wrapper,
+            args.warmup,
+            args.batches,
+            args.seed,
+            pin=True) if args.pin else None)
 
     ratio = step['s_per_batch'] / loading['s_per_batch']
     ratio_0 = step['s_per_batch'] / loading_0['s_per_batch']
@@ -469,9 +474,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if pinned is not None:
         verdict += (' With the step on a core of its own it waits {:.1%} '
                     '({}).'.format(
-                        pinned['wait_fraction'], 'above the limit'
-                        if pinned['wait_fraction'] > args.max_wait else
-                        'within the limit'))
+                        pinned['wait_fraction'],
+                        'above the limit' if pinned['wait_fraction']
+                        > args.max_wait else 'within the limit'))
     results = dict(
         config=osp.relpath(osp.abspath(args.config), ROOT),
         batch_size=loader_cfg.batch_size,

@@ -34,10 +34,11 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmamr.apis.person_pose_estimator import PersonPoseEstimator
+from mmamr.data_prep.person_pose_estimator import PersonPoseEstimator
 
-VIDEO = (Path(__file__).resolve().parents[1] / 'tests' / 'data' / 'ntu' /
-         'S001C001P001R001A001_rgb.avi')
+VIDEO = (
+    Path(__file__).resolve().parents[1] / 'tests' / 'data' / 'ntu' /
+    'S001C001P001R001A001_rgb.avi')
 
 
 def best_time(fn, repeat: int, sync) -> float:
@@ -62,8 +63,9 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    sync = (torch.cuda.synchronize
-            if args.device.startswith('cuda') else lambda: None)
+    sync = (
+        torch.cuda.synchronize
+        if args.device.startswith('cuda') else lambda: None)
     frames = []
     cap = cv2.VideoCapture(str(VIDEO))
     while len(frames) < max(args.batch_sizes):
@@ -99,8 +101,7 @@ def main():
         seconds = best_time(lambda: detect_network(batch), args.repeat, sync)
         print(
             json.dumps(
-                dict(report, step='detect', batch=batch,
-                     fps=batch / seconds)))
+                dict(report, step='detect', batch=batch, fps=batch / seconds)))
         for persons in args.persons:
             # Side by side, one person each, like people standing in a row.
             boxes = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_datasets.sample_data import SAMPLE_DATA
+from sample_data import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +109,8 @@ def test_data_conversion_reports_every_figure(tmp_path):
     bench = load_script('data_conversion')
     out = tmp_path / 'out.json'
     res = bench.main(
-        ['--data', str(SAMPLE_DATA), '--repeat', '1', '--json',
+        ['--data',
+         str(SAMPLE_DATA), '--repeat', '1', '--json',
          str(out)])
     for part in ('ntu', 'ntu_total', 'imigue', 'imigue_total'):
         assert all(value > 0 for value in res[part].values()), part
@@ -122,8 +123,8 @@ def test_exfmem_cost_reports_every_figure(tmp_path, capsys):
     bench = load_script('exfmem_cost')
     out = tmp_path / 'out.json'
     res = bench.main([
-        '--batch', '2', '--steps', '1', '--num-atoms', '8', '--repeats',
-        '1', '--warmup', '0', '--threads', '1', '--json',
+        '--batch', '2', '--steps', '1', '--num-atoms', '8', '--repeats', '1',
+        '--warmup', '0', '--threads', '1', '--json',
         str(out)
     ])
     assert set(res['times']) == {

@@ -30,9 +30,7 @@ on the order of the annotation file (often sorted by class).
 """
 import argparse
 import copy
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -46,14 +44,16 @@ from mmengine.runner import CheckpointLoader, load_checkpoint
 from torch.utils.data import DataLoader
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
+from mmamr.common import atomic_output
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Build ExFMem dictionaries from training features and '
         'save them with the checkpoint')
-    parser.add_argument('config', help='config with an ExFMem '
-                        'model.feature_defence')
+    parser.add_argument(
+        'config', help='config with an ExFMem '
+        'model.feature_defence')
     parser.add_argument('checkpoint', help='the trained checkpoint')
     parser.add_argument(
         '--out',
@@ -85,11 +85,10 @@ def exfmem_config(cfg: Config, num_atoms: Optional[int]) -> Config:
     """Check that the model has ExFMem; apply ``--num-atoms``."""
     defence = cfg.model.get('feature_defence')
     if not defence or defence.get('type') != 'ExFMem':
-        raise ValueError(
-            f'{cfg.filename}: model.feature_defence is '
-            f'{defence!r}; build_exfmem needs '
-            "model.feature_defence=dict(type='ExFMem', ...) (see "
-            'configs/defences/exfmem_*.py).')
+        raise ValueError(f'{cfg.filename}: model.feature_defence is '
+                         f'{defence!r}; build_exfmem needs '
+                         "model.feature_defence=dict(type='ExFMem', ...) (see "
+                         'configs/defences/exfmem_*.py).')
     if num_atoms is not None:
         if num_atoms < 1:
             raise ValueError(f'--num-atoms {num_atoms}: must be >= 1.')
@@ -106,9 +105,8 @@ def training_set(cfg: Config):
 
 
 @torch.no_grad()
-def collect_atoms(model, dataset, num_atoms: int, seed: int,
-                  batch_size: int, num_workers: int,
-                  device: str) -> Dict[str, torch.Tensor]:
+def collect_atoms(model, dataset, num_atoms: int, seed: int, batch_size: int,
+                  num_workers: int, device: str) -> Dict[str, torch.Tensor]:
     """Raw branch features of randomly drawn training clips.
 
     Returns:
@@ -141,20 +139,6 @@ def collect_atoms(model, dataset, num_atoms: int, seed: int,
     keep = torch.as_tensor(
         np.sort(rng.choice(total, size=num_atoms, replace=False)))
     return {m: f[keep].t().contiguous() for m, f in feats.items()}
-
-
-def save_atomically(checkpoint: dict, path: str) -> None:
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.pth.tmp')
-    os.close(fd)
-    try:
-        torch.save(checkpoint, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -191,12 +175,12 @@ def main(argv: Optional[List[str]] = None) -> str:
                 for m in defence.modalities
             })
     out = args.out or osp.splitext(args.checkpoint)[0] + '_exfmem.pth'
-    save_atomically(checkpoint, out)
+    with atomic_output(out) as tmp:
+        torch.save(checkpoint, tmp)
     print_log(
-        f'ExFMem dictionaries ({num_atoms} atoms: ' + ', '.join(
-            f'{m} {tuple(a.shape)}'
-            for m, a in atoms.items()) + f') written with the model to {out}',
-        'current')
+        f'ExFMem dictionaries ({num_atoms} atoms: ' +
+        ', '.join(f'{m} {tuple(a.shape)}' for m, a in atoms.items()) +
+        f') written with the model to {out}', 'current')
     return out
 
 

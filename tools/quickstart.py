@@ -31,10 +31,10 @@ import time
 from mmengine.logging import print_log
 
 import mmamr  # noqa: F401  (applies mmamr.compat)
-from mmamr.datasets.ntu_converter import convert_ntu
-from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
-                                      generate_synthetic)
-from mmamr.evaluation.robustness import atomic_write
+from mmamr.common import write_text_atomic
+from mmamr.data_prep.ntu_converter import convert_ntu
+from mmamr.data_prep.synthetic import (SKELETON_DIR, VIDEO_DIR,
+                                       generate_synthetic)
 from mmamr.study import (StudyRun, build_exfmem, evaluate, markdown_tables,
                          summary_numbers, table_rows, train)
 
@@ -177,8 +177,7 @@ def main():
     args = parse_args()
     start = time.time()
     runs = study_runs(args.finetune_epochs)
-    names = [BASELINE] + [r for r in dict.fromkeys(args.rows)
-                          if r != BASELINE]
+    names = [BASELINE] + [r for r in dict.fromkeys(args.rows) if r != BASELINE]
     print_log(f'[1/{len(names) + 2}] Synthetic dataset in {args.data_root}',
               'current')
     ann_file = prepare_data(args.data_root, args.seed, args.workers,
@@ -232,26 +231,29 @@ def main():
                       runs[BASELINE].label)
     tables = markdown_tables(rows, runs[BASELINE].label)
     summary = dict(
-        rows={runs[n].label: dict(
-            name=n,
-            config=runs[n].config,
-            checkpoint=checkpoints[n],
-            robustness=results[n],
-            seconds_this_invocation=seconds[n]) for n in names},
+        rows={
+            runs[n].label:
+            dict(
+                name=n,
+                config=runs[n].config,
+                checkpoint=checkpoints[n],
+                robustness=results[n],
+                seconds_this_invocation=seconds[n])
+            for n in names
+        },
         top1=summary_numbers(rows),
         finetune_epochs=args.finetune_epochs,
         seed=args.seed,
         seconds=round(time.time() - start, 1))
-    atomic_write(tables, osp.join(args.work_dir, 'tables.md'))
-    atomic_write(
+    write_text_atomic(tables, osp.join(args.work_dir, 'tables.md'))
+    write_text_atomic(
         json.dumps(summary, indent=2, ensure_ascii=False) + '\n',
         osp.join(args.work_dir, 'summary.json'))
     print_log(
         f'[{len(names) + 2}/{len(names) + 2}] Robustness on the synthetic '
         f'test set (X-Sub, {rows[0][1]["num_samples"]} clips), '
         f'{summary["seconds"]:.0f} s in all:\n\n{tables}\n'
-        f'Written to {args.work_dir}/tables.md and summary.json.',
-        'current')
+        f'Written to {args.work_dir}/tables.md and summary.json.', 'current')
 
 
 if __name__ == '__main__':

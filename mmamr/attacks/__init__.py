@@ -1,8 +1,8 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Multimodal L∞ attacks (pure torch; registered in ``mmamr.ATTACKS``)."""
+from mmamr.common import MODALITIES, TARGETS
 from .attacked_forward import AttackedForward, can_split
 from .base import Attack
-from .budget import MODALITIES, TARGETS
 from .cw import CW
 from .fgsm import FGSM
 from .functional import cw, fgsm, pgd

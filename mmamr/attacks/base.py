@@ -5,10 +5,10 @@ from typing import Callable, Dict, Iterator, Mapping, Optional
 
 import torch
 from torch import nn
-from torch.nn.parallel import DataParallel, DistributedDataParallel
 
+from mmamr.common import MODALITIES, target_modalities, unwrap_model
 from .attacked_forward import AttackedForward
-from .budget import MODALITIES, check_budget, check_inside, resolve_targets
+from .budget import check_budget, check_inside
 
 Inputs = Dict[str, torch.Tensor]
 DEFAULT_EPS = 8 / 255
@@ -30,17 +30,6 @@ def model_mode(model: Callable, mode: str) -> Iterator[None]:
     finally:
         for module, flag in flags:
             module.training = flag
-
-
-def unwrap(model: Callable) -> Callable:
-    """The module inside a (Distributed)DataParallel wrapper.
-
-    An attack needs no parameter gradients, and a DDP forward whose
-    parameters then get none would leave DDP waiting for a reduction.
-    """
-    while isinstance(model, (DataParallel, DistributedDataParallel)):
-        model = model.module
-    return model
 
 
 class Attack:
@@ -85,7 +74,7 @@ class Attack:
                  model_mode: str = 'eval',
                  fast_path: bool = True) -> None:
         self.targets = targets
-        self.modalities = resolve_targets(targets)
+        self.modalities = target_modalities(targets)
         if eps is None:
             eps = dict.fromkeys(MODALITIES, DEFAULT_EPS)
         self.eps = check_budget('eps', eps, self.modalities)
@@ -141,7 +130,7 @@ class Attack:
             attacked modalities perturbed, the others the original
             tensors.
         """
-        model = unwrap(model)
+        model = unwrap_model(model)
         clean = self._check_call(model, inputs, labels, target_labels)
         goal = target_labels if self.targeted else labels
         with torch.enable_grad(), model_mode(model, self.model_mode):

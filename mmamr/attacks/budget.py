@@ -15,19 +15,10 @@ from typing import Dict, Mapping, Tuple
 
 import torch
 
-MODALITIES = ('rgb', 'skeleton')
-# ✗R, ✗S and ✗RS of the paper.
-TARGETS = dict(rgb=('rgb', ), skeleton=('skeleton', ), both=MODALITIES)
+from mmamr.common import MODALITIES
+
 # Modalities with a hard physical range, clamped after every step.
 BOUNDS = dict(rgb=(0., 1.))
-
-
-def resolve_targets(targets: str) -> Tuple[str, ...]:
-    """Map ``'rgb'``, ``'skeleton'`` or ``'both'`` to modality names."""
-    if targets not in TARGETS:
-        raise ValueError(f'targets={targets!r}; choose one of '
-                         f'{sorted(TARGETS)} (✗R, ✗S, ✗RS).')
-    return TARGETS[targets]
 
 
 def check_budget(name: str, budget: Mapping[str, float],
@@ -77,8 +68,7 @@ def project(adv: torch.Tensor, clean: torch.Tensor, eps: float,
     return adv
 
 
-def check_inside(adv: Dict[str, torch.Tensor],
-                 clean: Dict[str, torch.Tensor],
+def check_inside(adv: Dict[str, torch.Tensor], clean: Dict[str, torch.Tensor],
                  eps: Dict[str, float]) -> None:
     """Raise if a perturbation left its budget or its valid range.
 

@@ -1,9 +1,9 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 from typing import Mapping, Optional
 
+from mmamr.common import MODALITIES
 from mmamr.registry import ATTACKS
 from .base import DEFAULT_EPS
-from .budget import MODALITIES
 from .pgd import PGD
 
 

@@ -3,10 +3,11 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
+from mmamr.common import MODALITIES
 from mmamr.registry import ATTACKS
 from .attacked_forward import AttackedForward
 from .base import Attack, Inputs
-from .budget import MODALITIES, check_budget, project
+from .budget import check_budget, project
 from .losses import ce_objective
 
 DEFAULT_ALPHA = 2 / 255
@@ -103,20 +104,20 @@ class PGD(Attack):
             if self.best_iterate:
                 best = keep_best(best, adv, loss)
             adv = {
-                m: project(x.detach() + self.alpha[m] * g.sign(), clean[m],
-                           self.eps[m], m)
+                m:
+                project(x.detach() + self.alpha[m] * g.sign(), clean[m],
+                        self.eps[m], m)
                 for (m, x), g in zip(adv.items(), grads)
             }
         if self.best_iterate:
             with torch.no_grad():
-                best = keep_best(best, adv, self.objective(
-                    forward(adv), labels))
+                best = keep_best(best, adv,
+                                 self.objective(forward(adv), labels))
             adv = best['inputs']
         return adv
 
 
-def keep_best(best: Optional[Dict], adv: Inputs,
-              loss: torch.Tensor) -> Dict:
+def keep_best(best: Optional[Dict], adv: Inputs, loss: torch.Tensor) -> Dict:
     """Update the per-sample best iterate with ``adv`` and its loss."""
     adv = {m: x.detach() for m, x in adv.items()}
     loss = loss.detach()

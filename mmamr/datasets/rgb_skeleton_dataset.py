@@ -7,7 +7,10 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
 
-MODALITIES = ('both', 'rgb', 'skeleton')
+from mmamr.common import TARGETS
+
+# Which modalities a dataset loads: named as the attack targets.
+MODALITIES = tuple(sorted(TARGETS))
 SKELETON_KEYS = ('keypoint', 'keypoint_score', 'keypoint_2d')
 
 
@@ -108,11 +111,11 @@ class RGBSkeletonDataset(BaseActionDataset):
 
     @property
     def uses_rgb(self) -> bool:
-        return self.modality in ('both', 'rgb')
+        return 'rgb' in TARGETS[self.modality]
 
     @property
     def uses_skeleton(self) -> bool:
-        return self.modality in ('both', 'skeleton')
+        return 'skeleton' in TARGETS[self.modality]
 
     def load_data_list(self) -> List[Dict]:
         """Load the annotations of ``split`` and resolve video paths."""

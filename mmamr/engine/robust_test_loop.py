@@ -12,20 +12,15 @@ import torch
 from mmaction.registry import LOOPS
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
+from mmamr.common import TARGETS, gt_labels, unwrap_model
 from mmamr.registry import ATTACKS
-from ..evaluation.robustness import COLUMNS
 from ..evaluation.robustness_metric import RobustnessMetric
 from .sample_seeding import (draw_starts_per_sample, sample_generators,
                              sample_key)
-
-# Attack targets -> the modalities they perturb (✗R, ✗S, ✗RS).
-TARGET_MODALITIES = dict(
-    rgb=('rgb', ), skeleton=('skeleton', ), both=('rgb', 'skeleton'))
 
 
 @LOOPS.register_module()
@@ -89,7 +84,7 @@ class RobustTestLoop(TestLoop):
                  dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Evaluator, Dict, List],
                  attacks: Sequence[dict],
-                 targets: Sequence[str] = COLUMNS,
+                 targets: Sequence[str] = tuple(TARGETS),
                  seed: int = 0,
                  progress_interval: float = 60.) -> None:
         super().__init__(runner, dataloader, evaluator)
@@ -115,8 +110,7 @@ class RobustTestLoop(TestLoop):
     @property
     def model(self) -> torch.nn.Module:
         """The bare model: attacks need no DDP (no parameter gradients)."""
-        model = self.runner.model
-        return model.module if is_model_wrapper(model) else model
+        return unwrap_model(self.runner.model)
 
     def run(self) -> dict:
         """Evaluate clean and adversarial accuracy over the test set."""
@@ -126,8 +120,8 @@ class RobustTestLoop(TestLoop):
         self.combos = self.build_combos(self.model)
         self.configure_metrics()
         self.test_loss.clear()
-        progress = Progress(len(self.dataloader), self.progress_interval,
-                            len(self.combos))
+        progress = Progress(
+            len(self.dataloader), self.progress_interval, len(self.combos))
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter(idx, data_batch)
             progress.update(idx + 1)
@@ -140,8 +134,8 @@ class RobustTestLoop(TestLoop):
         """One attack object per (attack, applicable target)."""
         modalities = getattr(model, 'modalities', None)
         targets = [
-            t for t in self.targets if modalities is None
-            or set(TARGET_MODALITIES[t]) <= set(modalities)
+            t for t in self.targets
+            if modalities is None or set(TARGETS[t]) <= set(modalities)
         ]
         skipped = [t for t in self.targets if t not in targets]
         if not targets:
@@ -172,8 +166,9 @@ class RobustTestLoop(TestLoop):
     def configure_metrics(self) -> None:
         """Tell the metrics the protocol and the default output place."""
         filename = getattr(self.runner.cfg, 'filename', None)
-        name = (osp.splitext(osp.basename(filename))[0]
-                if filename else self.runner.experiment_name)
+        name = (
+            osp.splitext(osp.basename(filename))[0]
+            if filename else self.runner.experiment_name)
         for metric in self.metrics:
             metric.configure(
                 self.attack_configs,
@@ -191,8 +186,8 @@ class RobustTestLoop(TestLoop):
         with torch.no_grad():
             data = model.data_preprocessor(data_batch, False)
             inputs, samples = data['inputs'], data['data_samples']
-            outputs = model(inputs, [s.clone() for s in samples],
-                            mode='predict')
+            outputs = model(
+                inputs, [s.clone() for s in samples], mode='predict')
         labels = gt_labels(samples, next(iter(inputs.values())).device)
         keys = [sample_key(s) for s in samples]
         adv_scores = [OrderedDict() for _ in samples]
@@ -204,8 +199,8 @@ class RobustTestLoop(TestLoop):
                     labels,
                     generator=sample_generators(self.seed, keys))
             with torch.no_grad():
-                preds = model(adv, [s.clone() for s in samples],
-                              mode='predict')
+                preds = model(
+                    adv, [s.clone() for s in samples], mode='predict')
             for scores, pred in zip(adv_scores, preds):
                 scores[f'{name}/{target}'] = pred.pred_score
         for output, scores in zip(outputs, adv_scores):
@@ -223,18 +218,6 @@ def build_attack(cfg: dict) -> object:
     (configs use ``'mmaction'``, where the attack registry is unknown)."""
     with DefaultScope.overwrite_default_scope('mmamr'):
         return ATTACKS.build(cfg)
-
-
-def gt_labels(samples: Sequence, device: torch.device) -> torch.Tensor:
-    """LongTensor ``[N]`` of the samples' single labels."""
-    labels = []
-    for sample in samples:
-        label = sample.gt_label
-        if label.numel() != 1:
-            raise ValueError('Attacks need one label per sample; got '
-                             f'gt_label {label}.')
-        labels.append(label.reshape(1))
-    return torch.cat(labels).long().to(device)
 
 
 def parse_attacks(attacks: Sequence[dict]) -> 'OrderedDict[str, dict]':
@@ -297,11 +280,11 @@ def parse_targets(targets: Sequence[str]) -> Tuple[str, ...]:
     """Validate ``targets``; keep the paper's column order."""
     if isinstance(targets, str):
         targets = [targets]
-    unknown = sorted(set(targets) - set(COLUMNS))
+    unknown = sorted(set(targets) - set(TARGETS))
     if unknown or not targets:
         raise ValueError(f'test_cfg.targets={list(targets)}: choose from '
-                         f'{list(COLUMNS)} (✗R, ✗S, ✗RS).')
-    return tuple(t for t in COLUMNS if t in targets)
+                         f'{list(TARGETS)} (✗R, ✗S, ✗RS).')
+    return tuple(t for t in TARGETS if t in targets)
 
 
 class Progress:

@@ -20,7 +20,8 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
-from .robustness import COLUMNS, atomic_save_figure, atomic_write
+from mmamr.common import save_figure_atomic, write_text_atomic
+from .robustness import COLUMNS
 
 SWEEP_FORMAT = 'mmamr.eps_sweep/1'
 # Line labels in the style of Figure 2 (FGSM-R, FGSM-S, FGSM-M).
@@ -132,7 +133,7 @@ def load_curves(path: str) -> dict:
 
 def dump_curves(curves: dict, path: str) -> None:
     """Write the curve file as JSON, atomically."""
-    atomic_write(json.dumps(curves, indent=2) + '\n', path)
+    write_text_atomic(json.dumps(curves, indent=2) + '\n', path)
 
 
 def plot_curves(curves: dict, path: str, k: str = 'top1') -> None:
@@ -161,7 +162,9 @@ def plot_curves(curves: dict, path: str, k: str = 'top1') -> None:
                     label=f'{attack}-{SUFFIXES[target]}',
                     **STYLES[target])
         ax.axhline(
-            curves['clean'][k], color='grey', linestyle='--',
+            curves['clean'][k],
+            color='grey',
+            linestyle='--',
             label='Clean acc')
         ax.set_xlabel('ε (/255)')
         ax.set_ylabel(f'{k} accuracy (%)')
@@ -169,4 +172,4 @@ def plot_curves(curves: dict, path: str, k: str = 'top1') -> None:
         ax.set_title(f'{curves["name"]}: {attack}')
         ax.grid(alpha=0.3)
         ax.legend(fontsize='small')
-    atomic_save_figure(fig, path)
+    save_figure_atomic(fig, path)

@@ -37,14 +37,14 @@ Result file (``robustness.json``, ``format`` = :data:`FORMAT`)::
 ``skeleton`` = ✗S, ``both`` = ✗RS).
 """
 import json
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from mmamr.common import TARGETS, write_text_atomic
 
 FORMAT = 'mmamr.robustness/1'
 # Attack targets in the paper's column order: ✗R, ✗S, ✗RS.
-COLUMNS = ('rgb', 'skeleton', 'both')
+COLUMNS = tuple(TARGETS)
 HEADERS = dict(
     clean='✓RS', rgb='✗R', skeleton='✗S', both='✗RS', avg='Avg', ri='RI')
 MISSING = '–'
@@ -126,8 +126,7 @@ def summarize(name: str,
 
 def add_relative_improvement(results: dict,
                              baseline: dict,
-                             baseline_file: Optional[str] = None
-                             ) -> List[str]:
+                             baseline_file: Optional[str] = None) -> List[str]:
     """Fill ``results['attacks'][*]['ri']`` against ``baseline``.
 
     Each attack is matched with the baseline's attack of the same name;
@@ -167,8 +166,7 @@ def add_relative_improvement(results: dict,
             if k not in baseline['clean']:
                 continue
             base_avg = average({c: base['columns'][c][k] for c in cols})
-            ri[k] = relative_improvement(results['clean'][k],
-                                         entry['avg'][k],
+            ri[k] = relative_improvement(results['clean'][k], entry['avg'][k],
                                          baseline['clean'][k], base_avg)
         entry['ri'] = ri
     return notes
@@ -206,47 +204,14 @@ def load_results(path: str) -> dict:
     return check_results(results, path)
 
 
-def atomic_write(text: str, path: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename,
-    so that readers never see a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def dump_results(results: dict, path: str) -> None:
     """Write a result dict as JSON, atomically."""
-    atomic_write(
+    write_text_atomic(
         json.dumps(results, indent=2, ensure_ascii=False) + '\n', path)
 
 
-def atomic_save_figure(fig, path: str) -> None:
-    """Save a matplotlib figure (format by the file's extension, PNG
-    without one) through a temporary file and a rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = osp.splitext(path)[1] or '.png'
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=ext)
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def table_values(results: dict, attack: str,
+def table_values(results: dict,
+                 attack: str,
                  k: str = 'top1') -> List[Optional[float]]:
     """✓RS ✗R ✗S ✗RS Avg RI of one model under ``attack`` (None where a
     column was not evaluated, or RI has no baseline)."""
@@ -282,9 +247,8 @@ def markdown_table(rows: Sequence[Tuple[str, dict]],
     Returns:
         str: The table, one line per row, without a trailing newline.
     """
-    header = ['Model'] + [
-        HEADERS[c] for c in ('clean', ) + COLUMNS + ('avg', 'ri')
-    ]
+    header = ['Model'
+              ] + [HEADERS[c] for c in ('clean', ) + COLUMNS + ('avg', 'ri')]
     lines = [
         '| ' + ' | '.join(header) + ' |',
         '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|'
@@ -295,8 +259,7 @@ def markdown_table(rows: Sequence[Tuple[str, dict]],
     return '\n'.join(lines)
 
 
-def markdown_report(results: dict,
-                    baseline: Optional[dict] = None) -> str:
+def markdown_report(results: dict, baseline: Optional[dict] = None) -> str:
     """Markdown tables of one run: per attack and ``k``, the baseline's
     row (RI 0 against itself) and this model's row."""
     rows = []

@@ -9,9 +9,10 @@ from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from .robustness import (COLUMNS, add_relative_improvement, atomic_write,
-                         dump_results, load_results, markdown_report,
-                         markdown_table, summarize)
+from mmamr.common import write_text_atomic
+from .robustness import (COLUMNS, add_relative_improvement, dump_results,
+                         load_results, markdown_report, markdown_table,
+                         summarize)
 
 WORST_CASE = 'worst-case'
 
@@ -171,8 +172,7 @@ class RobustnessMetric(BaseMetric):
         baseline = None
         if self.baseline is not None:
             baseline = load_results(self.baseline)
-            notes = add_relative_improvement(summary, baseline,
-                                             self.baseline)
+            notes = add_relative_improvement(summary, baseline, self.baseline)
             for note in notes:
                 print_log(note, logger='current', level=logging.WARNING)
         self._write(summary, baseline)
@@ -185,8 +185,8 @@ class RobustnessMetric(BaseMetric):
         cols = dict()
         for t in self.targets:
             per_sample = [
-                np.logical_and.reduce(
-                    [r['hits'][f'{a}/{t}'] for a in attacks]).tolist()
+                np.logical_and.reduce([r['hits'][f'{a}/{t}']
+                                       for a in attacks]).tolist()
                 for r in results
             ]
             cols[t] = accuracy(per_sample)
@@ -196,8 +196,9 @@ class RobustnessMetric(BaseMetric):
         for k in (f'top{k}' for k in self.topk):
             for attack in summary['attacks']:
                 rows = [(summary['name'], summary)]
-                print_log(f'Robustness ({attack}, {k}, %):\n' +
-                          markdown_table(rows, attack, k), 'current')
+                print_log(
+                    f'Robustness ({attack}, {k}, %):\n' +
+                    markdown_table(rows, attack, k), 'current')
         if self.out_dir is None:
             print_log(
                 'RobustnessMetric has no out_dir; robustness.json not '
@@ -208,9 +209,10 @@ class RobustnessMetric(BaseMetric):
         json_file = osp.join(self.out_dir, 'robustness.json')
         md_file = osp.join(self.out_dir, 'robustness.md')
         dump_results(summary, json_file)
-        atomic_write(markdown_report(summary, baseline), md_file)
-        print_log(f'Robustness results written to {json_file} and '
-                  f'{md_file}.', 'current')
+        write_text_atomic(markdown_report(summary, baseline), md_file)
+        print_log(
+            f'Robustness results written to {json_file} and '
+            f'{md_file}.', 'current')
 
     @staticmethod
     def _flatten(summary: dict) -> Dict[str, float]:

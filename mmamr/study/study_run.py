@@ -18,7 +18,7 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..evaluation.robustness import atomic_write
+from mmamr.common import write_text_atomic
 from .tool_process import run_tool
 
 
@@ -107,7 +107,7 @@ def train(run: StudyRun,
     run_tool(args, osp.join(run_dir, 'train_console.log'), root, env)
     with open(osp.join(run_dir, 'last_checkpoint'), encoding='utf-8') as f:
         checkpoint = f.read().strip()
-    atomic_write(checkpoint + '\n', marker)
+    write_text_atomic(checkpoint + '\n', marker)
     print_log(
         f'  [{run.name}] trained in {time.time() - start:.0f} s: '
         f'{checkpoint}', 'current')
@@ -142,7 +142,7 @@ def build_exfmem(run: StudyRun, checkpoint: str, run_dir: str, root: str,
     ] + list(data_options)
     print_log(f'  [{run.name}] building ExFMem dictionaries', 'current')
     run_tool(args, osp.join(run_dir, 'exfmem_console.log'), root, env)
-    atomic_write(out + '\n', marker)
+    write_text_atomic(out + '\n', marker)
     return out
 
 
@@ -206,7 +206,7 @@ def evaluate(run: StudyRun,
     start = time.time()
     run_tool(args, osp.join(run_dir, 'test_console.log'), root, env)
     results = osp.join(test_dir, 'robustness.json')
-    atomic_write(results + '\n', marker)
+    write_text_atomic(results + '\n', marker)
     print_log(
         f'  [{run.name}] evaluated in {time.time() - start:.0f} s: '
         f'{results}', 'current')

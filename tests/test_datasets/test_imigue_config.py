@@ -13,11 +13,12 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  registers the model and transforms
-from mmamr.datasets.imigue_converter import convert_imigue
+from mmamr.data_prep.imigue_converter import convert_imigue
 
 ROOT = Path(__file__).resolve().parents[2]
 imigue_video = pytest.fixture(
-    scope='module', name='imigue_video')(imigue_sample.long_video)
+    scope='module', name='imigue_video')(
+        imigue_sample.long_video)
 imigue_raw = pytest.fixture(name='imigue_raw')(imigue_sample.raw_layout)
 CONFIG = ROOT / 'configs' / 'i3d_hcn_imigue.py'
 
@@ -92,8 +93,7 @@ def test_model_builds_and_runs_its_skeleton_branch(cfg, sample):
     dataset = build_dataset(cfg, 'val_dataloader', sample)
     batch = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]))
     with torch.no_grad():
-        feats, n, views = model.branch_features(batch['inputs'],
-                                                ['skeleton'])
+        feats, n, views = model.branch_features(batch['inputs'], ['skeleton'])
     assert (n, views) == (2, 1)
     assert feats['skeleton'].shape == (2, model.branches['skeleton'].feat_dim)
     assert torch.isfinite(feats['skeleton']).all()

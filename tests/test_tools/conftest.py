@@ -52,9 +52,9 @@ DETERMINISTIC_MODEL = [
 @pytest.fixture(scope='session')
 def synthetic_data(tmp_path_factory) -> Dict[str, str]:
     """Generate and convert the tiny dataset; ``ann_file`` and ``video``."""
-    from mmamr.datasets.ntu_converter import convert_ntu
-    from mmamr.datasets.synthetic import (SKELETON_DIR, VIDEO_DIR,
-                                          generate_synthetic)
+    from mmamr.data_prep.ntu_converter import convert_ntu
+    from mmamr.data_prep.synthetic import (SKELETON_DIR, VIDEO_DIR,
+                                           generate_synthetic)
     out = tmp_path_factory.mktemp('synthetic_tiny')
     generate_synthetic(
         str(out),
@@ -143,11 +143,16 @@ def run_tool(
     args = [str(a) for a in args]
     full_env = {
         **os.environ,
-        'PYTHON': sys.executable,
-        'PORT': str(free_port()),
-        'OMP_NUM_THREADS': '1',
-        'MKL_NUM_THREADS': '1',
-        'PYTHONPATH': os.pathsep.join(
+        'PYTHON':
+        sys.executable,
+        'PORT':
+        str(free_port()),
+        'OMP_NUM_THREADS':
+        '1',
+        'MKL_NUM_THREADS':
+        '1',
+        'PYTHONPATH':
+        os.pathsep.join(
             p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p),
         **(env or {}),
     }

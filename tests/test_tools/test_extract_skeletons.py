@@ -3,7 +3,7 @@
 RTMDet-tiny + RTMPose-t from the configs shipped in mmdet / mmpose, random
 weights (no download possible; the detector's, given as a checkpoint file
 the way users give the model zoo's, are biased to find people, see
-tests/test_apis/person_detector.py), then the pickle through
+tests/test_data_prep/person_detector.py), then the pickle through
 ``RGBSkeletonDataset`` with a 2-D skeleton pipeline.
 
 Needs the ``pose`` extra and fails (never skips) without it; CI installs
@@ -19,8 +19,7 @@ import pytest
 import torch
 from conftest import ROOT, run_tool
 
-for folder in ('test_datasets', 'test_apis'):
-    sys.path.insert(0, str(ROOT / 'tests' / folder))
+sys.path.insert(0, str(ROOT / 'tests' / 'test_data_prep'))
 import sample_data  # noqa: E402
 from person_detector import write_person_detector_checkpoint  # noqa: E402
 
@@ -51,8 +50,8 @@ def extracted(tmp_path_factory):
     # A user's config on top of the shipped one: with random weights all
     # 8400 boxes score alike, and NMS over all of them costs seconds per
     # frame (a trained detector leaves few candidates).
-    from mmamr.apis.person_pose_estimator import (DEFAULT_DET_CONFIG,
-                                                  resolve_config)
+    from mmamr.data_prep.person_pose_estimator import (DEFAULT_DET_CONFIG,
+                                                       resolve_config)
     det_config = root / 'rtmdet_tiny_few_candidates.py'
     det_config.write_text(
         f'_base_ = {resolve_config(DEFAULT_DET_CONFIG)!r}\n'
@@ -60,13 +59,17 @@ def extracted(tmp_path_factory):
     args = [
         TOOL, videos, root / 'ntu_2d.pkl', '--split',
         f'xsub_train={root / "train.txt"}', '--det-config', det_config,
-        '--det-checkpoint', checkpoint,
-        '--det-score-thr', '0.3', '--max-persons-per-frame', '2',
-        '--batch-size', '8', '--keep-work-dir', '--no-progress'
+        '--det-checkpoint', checkpoint, '--det-score-thr', '0.3',
+        '--max-persons-per-frame', '2', '--batch-size', '8', '--keep-work-dir',
+        '--no-progress'
     ]
     proc = run_tool(args, timeout=600)
-    return dict(root=root, videos=videos, out=root / 'ntu_2d.pkl',
-                args=args, log=proc.stdout + proc.stderr)
+    return dict(
+        root=root,
+        videos=videos,
+        out=root / 'ntu_2d.pkl',
+        args=args,
+        log=proc.stdout + proc.stderr)
 
 
 def test_random_pose_weights_are_announced_loudly(extracted):
@@ -114,8 +117,8 @@ def test_the_pickle_loads_in_the_dataset_with_a_2d_pipeline(extracted):
     # The iMiGUE config's val pipeline (2-D pixels -> [0, 1] by the
     # video's size), with 2 people.
     pipeline = [
-        dict(type='RGBSkeletonSampleFrames', clip_len=clip_len,
-             test_mode=True),
+        dict(
+            type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
         dict(type='RGBSkeletonDecode'),
         dict(type='NormalizeSkeleton', center_joint=None, use_img_shape=True),
         dict(type='FormatSkeletonInput', num_person=2),

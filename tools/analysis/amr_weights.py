@@ -18,7 +18,6 @@ import argparse
 import os
 import os.path as osp
 import re
-import tempfile
 from typing import Dict
 
 import torch
@@ -26,6 +25,7 @@ from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
 import mmamr  # noqa: F401  (compat: loads checkpoints with a message hub)
+from mmamr.common import save_figure_atomic, write_text_atomic
 
 KEY = re.compile(r'(?:^|\.)between_stages\.(\d+)\.weights\.(\w+)$')
 NAMES = dict(rgb='W_R', skeleton='W_S')
@@ -110,37 +110,16 @@ def plot_figure(weights: Weights, path: str, title: str = '') -> None:
                 continue
             means = channel_means(weights[depth][modality]).numpy()
             ax.plot(range(len(means)), means, linewidth=0.8)
-            ax.set_title(f'AMR {depth}: {NAMES.get(modality, modality)}',
-                         fontsize=9)
+            ax.set_title(
+                f'AMR {depth}: {NAMES.get(modality, modality)}', fontsize=9)
             ax.set_xlabel('channel', fontsize=8)
             ax.set_ylabel('mean weight', fontsize=8)
             ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format='png', dpi=150)
+    save_figure_atomic(fig, path, format='png', dpi=150)
     plt.close(fig)
-
-
-class atomic_path:
-    """A temporary path beside ``path``, renamed onto it on success."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __enter__(self) -> str:
-        folder = osp.dirname(osp.abspath(self.path))
-        fd, self.tmp = tempfile.mkstemp(
-            dir=folder, prefix=f'.{osp.basename(self.path)}.')
-        os.close(fd)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        elif osp.exists(self.tmp):
-            os.remove(self.tmp)
 
 
 def parse_args():
@@ -168,15 +147,14 @@ def main():
         try:
             plot_figure(weights, figure, args.title)
         except ImportError:
-            print_log('matplotlib is not installed: no figure written.',
-                      logger='current')
+            print_log(
+                'matplotlib is not installed: no figure written.',
+                logger='current')
         else:
             text += ('\nPer-channel mean weights (the paper\'s Figure 4): '
                      '![AMR weights](amr_weights.png)\n')
     table = osp.join(args.out_dir, 'amr_weights.md')
-    with atomic_path(table) as tmp:
-        with open(tmp, 'w') as f:
-            f.write(text)
+    write_text_atomic(text, table)
     print_log(text, logger='current')
 
 

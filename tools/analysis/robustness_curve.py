@@ -20,9 +20,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
+from mmamr.common import save_figure_atomic, write_text_atomic
 from mmamr.evaluation.eps_sweep import SUFFIXES, load_curves
-from mmamr.evaluation.robustness import (COLUMNS, HEADERS, atomic_save_figure,
-                                         atomic_write)
+from mmamr.evaluation.robustness import COLUMNS, HEADERS
 from mmamr.utils import load_named_runs
 
 Run = Tuple[str, dict]
@@ -59,8 +59,10 @@ def panels(runs: Sequence[Run], attacks: Optional[Sequence[str]],
            targets: Optional[Sequence[str]],
            k: str) -> Tuple[List[str], List[str]]:
     """The attacks and targets to plot, checked against every run."""
-    common = [a for a in runs[0][1]['curves']
-              if all(a in c['curves'] for _, c in runs)]
+    common = [
+        a for a in runs[0][1]['curves']
+        if all(a in c['curves'] for _, c in runs)
+    ]
     if attacks is None:
         if not common:
             raise ValueError('The runs have no swept attack in common: ' +
@@ -74,8 +76,8 @@ def panels(runs: Sequence[Run], attacks: Optional[Sequence[str]],
                                f'it has {sorted(curves["curves"])}.')
     if targets is None:
         targets = [
-            t for t in COLUMNS if all(
-                t in c['curves'][a] for _, c in runs for a in attacks)
+            t for t in COLUMNS
+            if all(t in c['curves'][a] for _, c in runs for a in attacks)
         ]
     for name, curves in runs:
         for attack in attacks:
@@ -98,8 +100,8 @@ def csv_text(runs: Sequence[Run], attacks, targets, k: str) -> str:
             curve = curves['curves'][attack]
             for target in targets:
                 for eps, acc in zip(curve['eps'], curve[target][k]):
-                    writer.writerow([name, attack, target, f'{eps:g}',
-                                     f'{acc:.4f}'])
+                    writer.writerow(
+                        [name, attack, target, f'{eps:g}', f'{acc:.4f}'])
     return buffer.getvalue()
 
 
@@ -118,10 +120,17 @@ def plot(runs: Sequence[Run], attacks, targets, k: str, path: str) -> None:
             ax = axes[row][col]
             for i, (name, curves) in enumerate(runs):
                 curve = curves['curves'][attack]
-                ax.plot(curve['eps'], curve[target][k], marker='o',
-                        color=f'C{i}', label=name)
-                ax.axhline(curves['clean'][k], color=f'C{i}',
-                           linestyle=':', linewidth=1)
+                ax.plot(
+                    curve['eps'],
+                    curve[target][k],
+                    marker='o',
+                    color=f'C{i}',
+                    label=name)
+                ax.axhline(
+                    curves['clean'][k],
+                    color=f'C{i}',
+                    linestyle=':',
+                    linewidth=1)
             ax.set_title(f'{attack}-{SUFFIXES[target]} '
                          f'({HEADERS[target]})')
             ax.set_xlabel('ε (/255)')
@@ -129,7 +138,7 @@ def plot(runs: Sequence[Run], attacks, targets, k: str, path: str) -> None:
             ax.set_ylim(0, 100)
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize='small')
-    atomic_save_figure(fig, path)
+    save_figure_atomic(fig, path)
 
 
 def main(argv: Optional[List[str]] = None) -> List[str]:
@@ -138,7 +147,7 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     attacks, targets = panels(runs, args.attacks, args.targets, args.k)
     files = [f'{args.out}.png', f'{args.out}.csv']
     plot(runs, attacks, targets, args.k, files[0])
-    atomic_write(csv_text(runs, attacks, targets, args.k), files[1])
+    write_text_atomic(csv_text(runs, attacks, targets, args.k), files[1])
     print_log(f'Written: {", ".join(files)}', 'current')
     return files
 

@@ -25,9 +25,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
+from mmamr.common import save_figure_atomic, write_text_atomic
 from mmamr.evaluation.robustness import (COLUMNS, HEADERS,
                                          add_relative_improvement,
-                                         atomic_save_figure, atomic_write,
                                          load_results, markdown_table,
                                          table_values)
 from mmamr.utils import load_named_runs
@@ -77,9 +77,8 @@ def with_baseline(rows: Sequence[Row], attack: str, k: str,
                          f'{names}.')
     for name, results in rows:
         if attack not in results['attacks']:
-            raise KeyError(
-                f'Run {name!r} has no attack {attack!r}; it has '
-                f'{sorted(results["attacks"])}.')
+            raise KeyError(f'Run {name!r} has no attack {attack!r}; it has '
+                           f'{sorted(results["attacks"])}.')
         if k not in results['clean']:
             raise KeyError(f'Run {name!r} has no {k} accuracy; it has '
                            f'{sorted(results["clean"])}.')
@@ -107,9 +106,8 @@ def csv_text(rows: Sequence[Row], attack: str, k: str) -> str:
     return buffer.getvalue()
 
 
-def markdown_text(rows: Sequence[Row], attack: str, k: str,
-                  baseline: str, notes: Sequence[str],
-                  title: Optional[str]) -> str:
+def markdown_text(rows: Sequence[Row], attack: str, k: str, baseline: str,
+                  notes: Sequence[str], title: Optional[str]) -> str:
     parts = [f'# {title or f"Robustness under {attack}"}', '']
     parts.append(f'{k} accuracy in %. ✗R/✗S/✗RS: RGB / skeleton / both '
                  f'attacked by {attack}; Avg = mean of the robust columns; '
@@ -139,8 +137,9 @@ def plot(rows: Sequence[Row], attack: str, k: str, path: str,
         1, 2, gridspec_kw=dict(width_ratios=[len(groups), 1.5]))
     width = 0.8 / len(rows)
     for i, (name, _) in enumerate(rows):
-        xs = [g + (i - (len(rows) - 1) / 2) * width
-              for g in range(len(groups))]
+        xs = [
+            g + (i - (len(rows) - 1) / 2) * width for g in range(len(groups))
+        ]
         heights = [0. if v is None else v for v in values[i][:-1]]
         acc_ax.bar(xs, heights, width, label=name)
     acc_ax.set_xticks(range(len(groups)))
@@ -160,11 +159,13 @@ def plot(rows: Sequence[Row], attack: str, k: str, path: str,
     ri_ax.bar(range(len(rows)), ri, color=colours)
     ri_ax.axhline(0, color='black', linewidth=0.8)
     ri_ax.set_xticks(range(len(rows)))
-    ri_ax.set_xticklabels([name for name, _ in rows], rotation=45,
-                          ha='right', fontsize='small')
+    ri_ax.set_xticklabels([name for name, _ in rows],
+                          rotation=45,
+                          ha='right',
+                          fontsize='small')
     ri_ax.set_title('RI')
     ri_ax.grid(axis='y', alpha=0.3)
-    atomic_save_figure(fig, path)
+    save_figure_atomic(fig, path)
 
 
 def main(argv: Optional[List[str]] = None) -> List[str]:
@@ -178,8 +179,8 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     files = [f'{args.out}.{ext}' for ext in ('md', 'csv', 'png')]
     markdown = markdown_text(rows, args.attack, args.k, baseline, notes,
                              args.title)
-    atomic_write(markdown, files[0])
-    atomic_write(csv_text(rows, args.attack, args.k), files[1])
+    write_text_atomic(markdown, files[0])
+    write_text_atomic(csv_text(rows, args.attack, args.k), files[1])
     plot(rows, args.attack, args.k, files[2], args.title)
     print_log(markdown, 'current')
     print_log(f'Written: {", ".join(files)}', 'current')

@@ -23,12 +23,12 @@ import os
 import sys
 import time
 
-from mmamr.apis.person_pose_estimator import (DEFAULT_DET_CONFIG,
-                                              DEFAULT_POSE_CONFIG,
-                                              PersonPoseEstimator)
-from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
-                                           run_kwargs)
-from mmamr.datasets.skeleton_extraction import extract_skeletons
+from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
+                                            run_kwargs)
+from mmamr.data_prep.person_pose_estimator import (DEFAULT_DET_CONFIG,
+                                                   DEFAULT_POSE_CONFIG,
+                                                   PersonPoseEstimator)
+from mmamr.data_prep.skeleton_extraction import extract_skeletons
 
 
 def split_list(text: str):

@@ -5,7 +5,8 @@ from typing import Dict, Optional
 import torch
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+
+from mmamr.common import unwrap_model
 
 DATA_BATCH = Optional[dict]
 
@@ -16,8 +17,7 @@ def amr_weight_means(model: torch.nn.Module) -> Dict[str, float]:
     AMR ``i`` is the module between stages at depth ``i`` (1: after the
     deepest stage); a model without AMRs gives an empty dict.
     """
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap_model(model)
     means = dict()
     for depth, module in getattr(model, 'between_stages', {}).items():
         weights = getattr(module, 'weights', None)
@@ -46,8 +46,8 @@ class AMRWeightsHook(Hook):
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL) prints
 
     def __init__(self, interval: int = 1) -> None:
-        if isinstance(interval, bool) or not isinstance(
-                interval, int) or interval < 1:
+        if isinstance(interval,
+                      bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f'interval={interval!r} must be an int >= 1.')
         self.interval = interval
 

@@ -4,10 +4,10 @@ from typing import Dict, Optional, Union
 
 from mmaction.registry import LOOPS
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
+from mmamr.common import unwrap_model
 from mmamr.models.recognizers.adversarial_training import AdversarialTraining
 
 
@@ -55,9 +55,7 @@ class AdversarialTrainLoop(EpochBasedTrainLoop):
                  lam: float = 1.0,
                  **kwargs) -> None:
         super().__init__(runner, dataloader, max_epochs, **kwargs)
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'set_adversarial_training'):
             raise TypeError(
                 'AdversarialTrainLoop trains an RGBSkeletonRecognizer (a '

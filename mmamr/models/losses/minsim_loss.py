@@ -8,6 +8,8 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch import nn
 
+from mmamr.common import MODALITIES
+
 
 @MODELS.register_module()
 class MinSimLoss(nn.Module):
@@ -44,8 +46,10 @@ class MinSimLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, eps: float = 1e-8) -> None:
         super().__init__()
-        if isinstance(loss_weight, bool) or not isinstance(
-                loss_weight, (int, float)) or not loss_weight >= 0:
+        if isinstance(
+                loss_weight,
+                bool) or not isinstance(loss_weight,
+                                        (int, float)) or not loss_weight >= 0:
             raise ValueError(f'MinSimLoss.loss_weight={loss_weight!r} must '
                              'be a number >= 0.')
         self.loss_weight = float(loss_weight)
@@ -62,13 +66,13 @@ class MinSimLoss(nn.Module):
         Returns:
             torch.Tensor: A scalar.
         """
-        missing = [m for m in ('rgb', 'skeleton') if m not in feats]
+        missing = [m for m in MODALITIES if m not in feats]
         if missing:
             raise KeyError(f'MinSimLoss needs rgb and skeleton features; '
                            f'{missing} missing (got {sorted(feats)}).')
         rgb, skeleton = feats['rgb'], feats['skeleton']
-        if rgb.dim() != 2 or skeleton.dim() != 2 or (rgb.shape[0] !=
-                                                     skeleton.shape[0]):
+        if rgb.dim() != 2 or skeleton.dim() != 2 or (rgb.shape[0]
+                                                     != skeleton.shape[0]):
             raise ValueError(
                 'MinSimLoss expects features [B, D] of the same B clips; '
                 f'got rgb {tuple(rgb.shape)}, skeleton '

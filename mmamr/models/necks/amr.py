@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import normal_init
 from torch import nn
 
-from ..recognizers.rgb_skeleton_recognizer import AUX_LOGITS
+from mmamr.common import AUX_LOGITS
 
 INITS = ('ones', 'uniform')
 
@@ -90,7 +90,8 @@ class AMR(BaseModule):
         self.init = init
         self.modalities = tuple(map_shapes)
         self.weights = nn.ParameterDict({
-            m: nn.Parameter(torch.ones(1, *map(int, shape)))
+            m:
+            nn.Parameter(torch.ones(1, *map(int, shape)))
             for m, shape in map_shapes.items()
         })
         feat_dims = dict(feat_dims or {})
@@ -117,8 +118,8 @@ class AMR(BaseModule):
                     weight.uniform_(0., 1.)
         normal_init(self.fc, std=0.01)
 
-    def forward(self, maps: Dict[str, torch.Tensor]
-                ) -> Dict[str, torch.Tensor]:
+    def forward(self, maps: Dict[str,
+                                 torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Reweight the maps; predict from them when all are present.
 
         Args:

@@ -8,6 +8,7 @@ from mmaction.utils import SampleList
 from mmengine.dist import get_rank
 from mmengine.logging import MessageHub
 
+from mmamr.common import gt_labels
 from mmamr.registry import ATTACKS
 
 MODES = ('standard', 'madry', 'amr')
@@ -93,8 +94,9 @@ class AdversarialTraining:
         if mode != 'amr' and lam != 1.0:
             raise ValueError(f'lam={lam} weights the adversarial terms of '
                              f"mode='amr' only; mode={mode!r}.")
-        if isinstance(lam, bool) or not isinstance(
-                lam, (int, float)) or not lam >= 0:
+        if isinstance(lam,
+                      bool) or not isinstance(lam,
+                                              (int, float)) or not lam >= 0:
             raise ValueError(f'lam={lam!r} must be a number >= 0.')
         self.mode = mode
         if isinstance(attack, dict):
@@ -186,17 +188,6 @@ class AdversarialTraining:
 
 
 STANDARD_TRAINING = AdversarialTraining('standard')
-
-
-def gt_labels(data_samples: SampleList,
-              device: torch.device) -> torch.Tensor:
-    """The single-label ground truth as a LongTensor ``[N]``."""
-    labels = torch.stack([s.gt_label for s in data_samples]).view(-1)
-    if labels.numel() != len(data_samples) or labels.is_floating_point():
-        raise ValueError('Adversarial training needs one integer label per '
-                         f'sample; got labels of shape {tuple(labels.shape)} '
-                         f'for {len(data_samples)} samples.')
-    return labels.long().to(device)
 
 
 def attack_generator(device: torch.device) -> Optional[torch.Generator]:

@@ -7,14 +7,10 @@ from mmaction.utils import ConfigType, OptConfigType, SampleList
 from mmengine.model import BaseModel, ModuleDict
 from torch import nn
 
+from mmamr.common import AUX_LOGITS, MODALITIES
 from ..backbones.staged_backbone import StagedBackbone
 from .adversarial_training import STANDARD_TRAINING
 
-MODALITIES = ('rgb', 'skeleton')
-# The key under which a module between stages may return an auxiliary
-# prediction [N * V, K] besides the maps (AMR's y*); collected by
-# forward_stages, never passed on to the next stage.
-AUX_LOGITS = 'aux_logits'
 # Dimensions of one clip, without batch and view axes: RGB [C, T, H, W],
 # skeleton [M, T, V, C].
 _CLIP_DIMS = dict(rgb=4, skeleton=4)
@@ -143,15 +139,14 @@ class RGBSkeletonRecognizer(BaseModel):
                 f'cls_head.in_channels={in_channels}, but the branch '
                 f'features {feat_dims} add up to {sum(feat_dims.values())}.')
         self.cls_head = MODELS.build(head_cfg)
-        self.register_buffer(
-            'rgb_mean', torch.tensor(rgb_mean).view(-1, 1, 1, 1), False)
-        self.register_buffer(
-            'rgb_std', torch.tensor(rgb_std).view(-1, 1, 1, 1), False)
+        self.register_buffer('rgb_mean',
+                             torch.tensor(rgb_mean).view(-1, 1, 1, 1), False)
+        self.register_buffer('rgb_std',
+                             torch.tensor(rgb_std).view(-1, 1, 1, 1), False)
         # Skeleton coordinates are the last axis of [N, M, T, V, C].
         self.register_buffer('skeleton_mean', torch.tensor(skeleton_mean),
                              False)
-        self.register_buffer('skeleton_std', torch.tensor(skeleton_std),
-                             False)
+        self.register_buffer('skeleton_std', torch.tensor(skeleton_std), False)
         # depth (1 = after the deepest stage) -> module mapping the dict of
         # both branches' hidden maps to a new dict; filled by AMR.
         self.between_stages = ModuleDict()
@@ -168,8 +163,7 @@ class RGBSkeletonRecognizer(BaseModel):
                 raise ValueError('minsim compares the RGB and skeleton '
                                  'features; the model has only '
                                  f'{list(self.modalities)}.')
-            self.minsim = MODELS.build(dict(dict(type='MinSimLoss'),
-                                            **minsim))
+            self.minsim = MODELS.build(dict(dict(type='MinSimLoss'), **minsim))
         self.feature_defence = None
         if feature_defence is not None:
             self.feature_defence = MODELS.build(
@@ -249,10 +243,14 @@ class RGBSkeletonRecognizer(BaseModel):
             module = MODELS.build(
                 dict(
                     cfg,
-                    map_shapes={m: shapes[m][-depth][0]
-                                for m in self.modalities},
-                    feat_dims={m: shapes[m][-depth][1]
-                               for m in self.modalities},
+                    map_shapes={
+                        m: shapes[m][-depth][0]
+                        for m in self.modalities
+                    },
+                    feat_dims={
+                        m: shapes[m][-depth][1]
+                        for m in self.modalities
+                    },
                     pools={
                         m: self.branches[m].pool_stage
                         for m in self.modalities
@@ -260,8 +258,9 @@ class RGBSkeletonRecognizer(BaseModel):
                     num_classes=self.cls_head.num_classes))
             self.add_between_stages(depth, module)
 
-    def stage_shapes(self, input_shapes: Dict[str, Sequence[int]]
-                     ) -> Dict[str, List[Tuple[Tuple[int, ...], int]]]:
+    def stage_shapes(
+        self, input_shapes: Dict[str, Sequence[int]]
+    ) -> Dict[str, List[Tuple[Tuple[int, ...], int]]]:
         """Shape of every stage's output for one clip of each modality.
 
         Runs the branches once, without grad, in eval mode (no BatchNorm
@@ -291,8 +290,9 @@ class RGBSkeletonRecognizer(BaseModel):
                 module.training = flag
         return shapes
 
-    def _stage_shapes(self, modality: str, clip: Tuple[int, ...]
-                      ) -> List[Tuple[Tuple[int, ...], int]]:
+    def _stage_shapes(
+            self, modality: str,
+            clip: Tuple[int, ...]) -> List[Tuple[Tuple[int, ...], int]]:
         backbone = self.branches[modality]
         where = (f'amr.input_shapes[{modality!r}]={clip} does not fit the '
                  f'{modality} branch ({type(backbone).__name__})')
@@ -328,10 +328,11 @@ class RGBSkeletonRecognizer(BaseModel):
             training.check_model(self)
         self.adversarial_training = training
 
-    def split_views(self,
-                    inputs: Dict[str, torch.Tensor],
-                    modalities: Optional[Sequence[str]] = None
-                    ) -> Tuple[Dict[str, torch.Tensor], int, int]:
+    def split_views(
+        self,
+        inputs: Dict[str, torch.Tensor],
+        modalities: Optional[Sequence[str]] = None
+    ) -> Tuple[Dict[str, torch.Tensor], int, int]:
         """Fold the view axis into the batch, without touching ``inputs``.
 
         Args:
@@ -368,8 +369,8 @@ class RGBSkeletonRecognizer(BaseModel):
             folded[modality] = x.flatten(0, 1)
         return folded, batch, views
 
-    def _check_modalities(self, modalities: Optional[Sequence[str]]
-                          ) -> Tuple[str, ...]:
+    def _check_modalities(
+            self, modalities: Optional[Sequence[str]]) -> Tuple[str, ...]:
         """Validate a modality subset; keep fusion order."""
         if modalities is None:
             return self.modalities
@@ -379,8 +380,8 @@ class RGBSkeletonRecognizer(BaseModel):
                              f'branch; it has {list(self.modalities)}.')
         return tuple(m for m in self.modalities if m in modalities)
 
-    def normalize(self, inputs: Dict[str, torch.Tensor]
-                  ) -> Dict[str, torch.Tensor]:
+    def normalize(self, inputs: Dict[str,
+                                     torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Differentiable per-modality mean/std normalisation."""
         out = dict(inputs)
         if 'rgb' in out:
@@ -470,8 +471,8 @@ class RGBSkeletonRecognizer(BaseModel):
             tuple: ``dict(modality -> [N * V, D_m])``, ``N``, ``V`` (and,
             with ``return_aux``, ``dict(depth -> [N * V, K])``).
         """
-        subset = modalities is not None and (set(modalities) !=
-                                             set(self.modalities))
+        subset = modalities is not None and (set(modalities) != set(
+            self.modalities))
         if subset and self.branches_interact:
             raise RuntimeError(
                 'The branches of this model interact before fusion (a '
@@ -479,10 +480,7 @@ class RGBSkeletonRecognizer(BaseModel):
                 'run without the other.')
         folded, batch, views = self.split_views(inputs, modalities)
         folded = self.normalize(folded)
-        maps = {
-            m: self.branches[m].forward_stem(x)
-            for m, x in folded.items()
-        }
+        maps = {m: self.branches[m].forward_stem(x) for m, x in folded.items()}
         maps, aux = self.forward_stages(maps, return_aux=True)
         feats = {m: self.branches[m].forward_head(x) for m, x in maps.items()}
         if defend and self.feature_defence is not None:
@@ -504,8 +502,9 @@ class RGBSkeletonRecognizer(BaseModel):
         scores = self.cls_head(self.fuse(feats))
         return scores.view(batch, views, -1).mean(dim=1)
 
-    def extract_feat(self, inputs: Dict[str, torch.Tensor]
-                     ) -> Tuple[torch.Tensor, int, int]:
+    def extract_feat(
+            self, inputs: Dict[str,
+                               torch.Tensor]) -> Tuple[torch.Tensor, int, int]:
         """Fused features of a batch.
 
         Args:

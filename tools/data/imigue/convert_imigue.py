@@ -17,9 +17,9 @@ import argparse
 import sys
 import time
 
-from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
-                                           run_kwargs)
-from mmamr.datasets.imigue_converter import convert_imigue
+from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
+                                            run_kwargs)
+from mmamr.data_prep.imigue_converter import convert_imigue
 
 
 def parse_args(argv=None):

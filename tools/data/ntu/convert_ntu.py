@@ -16,9 +16,9 @@ import argparse
 import sys
 import time
 
-from mmamr.datasets.conversion.cli import (add_run_arguments, print_summary,
-                                           run_kwargs)
-from mmamr.datasets.ntu_converter import convert_ntu
+from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
+                                            run_kwargs)
+from mmamr.data_prep.ntu_converter import convert_ntu
 
 
 def parse_args(argv=None):

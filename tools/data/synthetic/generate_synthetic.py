@@ -12,8 +12,8 @@ import argparse
 import os
 import time
 
-from mmamr.datasets.synthetic import (CLASS_NAMES, SKELETON_DIR, VIDEO_DIR,
-                                      generate_synthetic)
+from mmamr.data_prep.synthetic import (CLASS_NAMES, SKELETON_DIR, VIDEO_DIR,
+                                       generate_synthetic)
 
 
 def parse_args(argv=None):
