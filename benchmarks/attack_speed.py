@@ -35,13 +35,11 @@ for ``configs/i3d_hcn_synthetic.py``); timing does not depend on values.
 import argparse
 import os
 import os.path as osp
-import platform
-import statistics
 import sys
-import time
 from typing import Callable, Dict, List, Optional
 
 import torch
+from harness import command, machine, machine_line, report, time_interleaved
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -49,7 +47,6 @@ from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
-from mmamr.evaluation.robustness import dump_results
 from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -74,8 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=5,
         help='PGD steps of the ✗RS run that measures one step')
-    parser.add_argument(
-        '--repeats', type=int, default=3, help='timed rounds')
+    parser.add_argument('--repeats', type=int, default=3, help='timed rounds')
     parser.add_argument(
         '--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument(
@@ -122,9 +118,8 @@ def branch_gradient(model, inputs: Dict[str, torch.Tensor], modality: str,
     return run
 
 
-def measurements(model, inputs: Dict[str, torch.Tensor],
-                 labels: torch.Tensor, args: argparse.Namespace
-                 ) -> Dict[str, Callable[[], None]]:
+def measurements(model, inputs: Dict[str, torch.Tensor], labels: torch.Tensor,
+                 args: argparse.Namespace) -> Dict[str, Callable[[], None]]:
     """name -> a callable doing the measured work once."""
     samples = [ActionDataSample().set_gt_label(int(y)) for y in labels]
     eps = dict(rgb=8 / 255, skeleton=8 / 255)
@@ -152,44 +147,28 @@ def measurements(model, inputs: Dict[str, torch.Tensor],
         return lambda: pgd(model, inputs, labels)
 
     return {
-        'train_step': train_step,
-        'clean_forward': clean_forward,
-        'rgb_branch_input_grad': branch_gradient(model, inputs, 'rgb',
-                                                 'input'),
-        'rgb_branch_param_grad': branch_gradient(model, inputs, 'rgb',
-                                                 'param'),
-        'skeleton_branch_input_grad': branch_gradient(
-            model, inputs, 'skeleton', 'input'),
-        'skeleton_branch_param_grad': branch_gradient(
-            model, inputs, 'skeleton', 'param'),
-        'pgd_both': attack('both', args.step_steps, True),
-        'pgd_skeleton_fast': attack('skeleton', args.steps, True),
-        'pgd_skeleton_naive': attack('skeleton', args.steps, False),
-        'pgd_rgb_fast': attack('rgb', args.steps, True),
-        'pgd_rgb_naive': attack('rgb', args.steps, False),
-    }
-
-
-def run_interleaved(jobs: Dict[str, Callable[[], None]], warmup: int,
-                    repeats: int) -> Dict[str, Dict[str, float]]:
-    """Time each job ``repeats`` times, taking turns; median and spread."""
-    for _ in range(warmup):
-        for job in jobs.values():
-            job()
-    times = {name: [] for name in jobs}
-    for round_ in range(repeats):
-        # Every other round backwards, so that no job always follows the
-        # same one (caches, allocator state).
-        order = list(jobs.items())
-        for name, job in order[::-1] if round_ % 2 else order:
-            start = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - start)
-    return {
-        name: dict(
-            median_s=statistics.median(t), min_s=min(t), max_s=max(t),
-            runs=t)
-        for name, t in times.items()
+        'train_step':
+        train_step,
+        'clean_forward':
+        clean_forward,
+        'rgb_branch_input_grad':
+        branch_gradient(model, inputs, 'rgb', 'input'),
+        'rgb_branch_param_grad':
+        branch_gradient(model, inputs, 'rgb', 'param'),
+        'skeleton_branch_input_grad':
+        branch_gradient(model, inputs, 'skeleton', 'input'),
+        'skeleton_branch_param_grad':
+        branch_gradient(model, inputs, 'skeleton', 'param'),
+        'pgd_both':
+        attack('both', args.step_steps, True),
+        'pgd_skeleton_fast':
+        attack('skeleton', args.steps, True),
+        'pgd_skeleton_naive':
+        attack('skeleton', args.steps, False),
+        'pgd_rgb_fast':
+        attack('rgb', args.steps, True),
+        'pgd_rgb_naive':
+        attack('rgb', args.steps, False),
     }
 
 
@@ -263,9 +242,9 @@ def first_conv_times(model, inputs: Dict[str, torch.Tensor],
     def weight_grad():
         torch.autograd.grad(conv(x), conv.weight, grad)
 
-    times = run_interleaved(
-        dict(forward=forward, input_grad=input_grad,
-             weight_grad=weight_grad), 1, repeats)
+    times = time_interleaved(
+        dict(forward=forward, input_grad=input_grad, weight_grad=weight_grad),
+        1, repeats)
     fwd = times['forward']['min_s']
     return dict(
         input_shape=list(x.shape),
@@ -284,11 +263,8 @@ def format_report(res: dict) -> str:
         f" for ✗S/✗R, PGD-{res['step_steps']} ✗RS for the step cost; "
         f"median of {res['repeats']} interleaved rounds after "
         f"{res['warmup']} warm-up",
-        f"machine: {res['cpu_count']} CPU cores, torch "
-        f"{res['torch_version']}, torch.get_num_threads() = "
-        f"{res['torch_threads']}; load average (1 min) before / after: "
-        '{:.2f} / {:.2f}'.format(res['loadavg_before'][0],
-                                 res['loadavg_after'][0]),
+        machine_line(res['machine']) +
+        ', after: {:.2f}'.format(res['loadavg_after'][0]),
         '',
         '| measurement | median s | min-max s |',
         '|---|---:|---:|',
@@ -299,8 +275,8 @@ def format_report(res: dict) -> str:
     r = res['ratios']
 
     def verdict(ratio, limit):
-        return f"{ratio:.3f} (target <= {limit}): " + (
-            'MET' if ratio <= limit else 'MISSED')
+        return f"{ratio:.3f} (target <= {limit}): " + ('MET' if ratio <= limit
+                                                       else 'MISSED')
 
     lines += [
         '',
@@ -375,7 +351,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                          'be at least 1')
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()
+    machine_before = machine()
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = build_model(cfg, args.seed)
@@ -388,47 +364,37 @@ def main(argv: Optional[List[str]] = None) -> dict:
         0, cfg.model.cls_head.num_classes, (args.batch, ), generator=gen)
 
     jobs = measurements(model, inputs, labels, args)
-    times = run_interleaved(jobs, args.warmup, args.repeats)
+    times = time_interleaved(jobs, args.warmup, args.repeats)
     ratios = compute_ratios(times, args.step_steps, 'median_s')
     # The fastest run of each job: what it costs on a quiet machine.
     ratios_min = compute_ratios(times, args.step_steps, 'min_s')
     results = dict(
-        command='benchmarks/attack_speed.py ' + ' '.join(
-            sys.argv[1:] if argv is None else argv),
+        command=command('attack_speed.py', argv),
         config=osp.relpath(osp.abspath(args.config), ROOT),
         batch=args.batch,
         steps=args.steps,
         step_steps=args.step_steps,
         repeats=args.repeats,
         warmup=args.warmup,
-        cpu_count=os.cpu_count(),
-        torch_threads=torch.get_num_threads(),
-        torch_version=torch.__version__,
-        python=platform.python_version(),
-        machine=platform.platform(),
+        machine=machine_before,
         times=times,
         ratios=ratios,
         ratios_min=ratios_min,
         targets_met=dict(
             step_over_train=ratios['step_over_train'] <= MAX_STEP_RATIO,
-            skeleton_fast_over_naive=ratios['skeleton_fast_over_naive'] <=
-            MAX_FAST_RATIO),
-        loadavg_before=load_before,
+            skeleton_fast_over_naive=ratios['skeleton_fast_over_naive']
+            <= MAX_FAST_RATIO),
         loadavg_after=os.getloadavg())
     if args.profile:
         one_step = PGD(steps=1, random_start=False)
         results['profile'] = {
             'training step': profile_ops(jobs['train_step']),
-            'PGD step (✗RS)': profile_ops(
-                lambda: one_step(model, inputs, labels)),
+            'PGD step (✗RS)':
+            profile_ops(lambda: one_step(model, inputs, labels)),
         }
     if args.first_conv:
-        results['first_conv'] = first_conv_times(model, inputs,
-                                                 args.repeats)
-    print(format_report(results))
-    if args.json:
-        dump_results(results, args.json)
-    return results
+        results['first_conv'] = first_conv_times(model, inputs, args.repeats)
+    return report(results, format_report(results), args.json)
 
 
 if __name__ == '__main__':

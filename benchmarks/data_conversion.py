@@ -29,11 +29,11 @@ import json
 import os
 import pickle
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import cv2
+from harness import best_of, command, machine, report
 
 from mmamr.data_prep.conversion import VideoSink, read_video_info
 from mmamr.data_prep.formats.openpose_json import read_openpose_frame
@@ -42,16 +42,6 @@ from mmamr.data_prep.ntu_converter import convert_sample
 NTU_NAME = 'S001C001P001R001A001'
 NTU_SAMPLES = 56578
 NTU_FRAMES = 4.0e6 * NTU_SAMPLES / 56880  # "4 million frames" in all
-
-
-def best_of(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def ntu_figures(ntu: Path, repeat: int, tmp: Path) -> dict:
@@ -170,18 +160,15 @@ def main(argv=None) -> dict:
                imigue['grab_per_frame_ms']) / 3.6e6,
         clips_gb=counts['clip_frames'] * imigue['clip_bytes_per_frame'] / 1e9,
         pickle_gb=counts['clip_frames'] * 25 * 3 * 4 / 1e9)
-    report = dict(
-        load_average=os.getloadavg(),
-        cpu_count=os.cpu_count(),
+    results = dict(
+        command=command('data_conversion.py', argv),
+        machine=machine(),
         ntu=ntu,
         ntu_total=ntu_total,
         imigue=imigue,
         imigue_counts=counts,
         imigue_total=imigue_total)
-    print(json.dumps(report, indent=1))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    return report
+    return report(results, json.dumps(results, indent=1), args.json)
 
 
 if __name__ == '__main__':

@@ -41,16 +41,15 @@ step time depends strongly on it (see ``docs/benchmarks.md``).
 import argparse
 import contextlib
 import copy
-import json
 import os
 import os.path as osp
-import platform
 import sys
 import time
 from functools import partial
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
+from harness import command, machine, machine_line, report
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -377,11 +376,9 @@ def format_report(res: dict) -> str:
     lines = [
         f"config: {res['config']}, batch size {res['batch_size']}, "
         f"{res['batches']} timed batches after {res['warmup']} warm-up",
-        f"machine: {res['cpu_count']} CPU cores, torch "
-        f"{res['torch_version']}, torch.get_num_threads() = "
-        f"{res['torch_threads']}, optimizer {res['optimizer']}",
-        'load average (1 min) before / after: {:.2f} / {:.2f}'.format(
-            res['loadavg_before'][0], res['loadavg_after'][0]),
+        machine_line(res['machine']) +
+        ', after: {:.2f}'.format(res['loadavg_after'][0]),
+        f"optimizer {res['optimizer']}",
         '',
         '| measurement | workers | s / batch | samples / s | min-max s '
         '| data wait s / iter |',
@@ -424,7 +421,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         torch.set_num_threads(args.threads)
     # Other processes on the cores change every figure here; the load
     # average before and after says how quiet the machine was.
-    load_before = os.getloadavg()
+    machine_before = machine()
     ann_file = prepare_data(args.data_root, args.num_per_class, args.seed)
     cfg = load_config(args.config, args.data_root, ann_file, args.workers,
                       args.batch_size)
@@ -483,10 +480,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         workers=workers,
         batches=args.batches,
         warmup=args.warmup,
-        cpu_count=os.cpu_count(),
-        torch_threads=torch.get_num_threads(),
-        torch_version=torch.__version__,
-        python=platform.python_version(),
+        command=command('data_loading_vs_step.py', argv),
+        machine=machine_before,
         optimizer=cfg.optim_wrapper.optimizer.type,
         loading=loading,
         loading_0_workers=loading_0,
@@ -498,14 +493,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         contention=contention,
         bottleneck=bottleneck,
         verdict=verdict,
-        loadavg_before=load_before,
         loadavg_after=os.getloadavg())
-    print(format_report(results))
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=2)
-    return results
+    return report(results, format_report(results), args.json)
 
 
 if __name__ == '__main__':

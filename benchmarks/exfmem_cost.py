@@ -29,14 +29,11 @@ Example::
         --json work_dirs/benchmarks/exfmem_cost.json
 """
 import argparse
-import os
 import os.path as osp
-import platform
-import statistics
-import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
+from harness import command, machine, machine_line, report, time_interleaved
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -44,7 +41,6 @@ from mmengine.runner import load_checkpoint
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.attacks import PGD
-from mmamr.evaluation.robustness import dump_results
 from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -67,8 +63,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--steps', type=int, default=3, help='PGD steps per timed attack')
     parser.add_argument(
         '--num-atoms', type=int, help='atoms (default: the config\'s)')
-    parser.add_argument(
-        '--repeats', type=int, default=3, help='timed rounds')
+    parser.add_argument('--repeats', type=int, default=3, help='timed rounds')
     parser.add_argument(
         '--warmup', type=int, default=1, help='untimed rounds first')
     parser.add_argument(
@@ -82,8 +77,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def random_inputs(shapes: Dict[str, tuple], batch: int,
-                  gen: torch.Generator, device) -> Dict[str, torch.Tensor]:
+def random_inputs(shapes: Dict[str, tuple], batch: int, gen: torch.Generator,
+                  device) -> Dict[str, torch.Tensor]:
     return {
         m: torch.rand(batch, *s, generator=gen).to(device)
         for m, s in shapes.items()
@@ -113,9 +108,10 @@ def build_models(cfg: Config, args: argparse.Namespace, shapes):
                     defend=False)
                 for m, f in out.items():
                     feats[m].append(f)
-        defence.set_dictionaries(
-            {m: torch.cat(f).t()
-             for m, f in feats.items()})
+        defence.set_dictionaries({
+            m: torch.cat(f).t()
+            for m, f in feats.items()
+        })
     plain_cfg = cfg.model.copy()
     plain_cfg.pop('feature_defence')
     plain = MODELS.build(plain_cfg)
@@ -124,33 +120,7 @@ def build_models(cfg: Config, args: argparse.Namespace, shapes):
     return model, plain.to(args.device).eval()
 
 
-def run_interleaved(jobs: Dict[str, Callable[[], None]], warmup: int,
-                    repeats: int) -> Dict[str, Dict[str, float]]:
-    """Time each job ``repeats`` times, taking turns; median and spread."""
-    for _ in range(warmup):
-        for job in jobs.values():
-            job()
-    times = {name: [] for name in jobs}
-    for round_ in range(repeats):
-        order = list(jobs.items())
-        for name, job in order[::-1] if round_ % 2 else order:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            job()
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return {
-        name: dict(
-            median_s=statistics.median(t), min_s=min(t), max_s=max(t),
-            runs=t)
-        for name, t in times.items()
-    }
-
-
-def measurements(model, plain, inputs, labels, args, iters: Dict[str,
-                                                                 list]):
+def measurements(model, plain, inputs, labels, args, iters: Dict[str, list]):
     defence = model.feature_defence
     pgd = PGD(
         eps=dict(rgb=8 / 255, skeleton=8 / 255),
@@ -182,8 +152,8 @@ def measurements(model, plain, inputs, labels, args, iters: Dict[str,
     def exfmem_alone():
         x = {m: f.clone().requires_grad_(True) for m, f in raw.items()}
         out = defence(x)
-        torch.autograd.grad(sum(o.sum() for o in out.values()),
-                            list(x.values()))
+        torch.autograd.grad(
+            sum(o.sum() for o in out.values()), list(x.values()))
         record('exfmem_alone')
 
     return dict(
@@ -200,8 +170,7 @@ def format_report(res: dict) -> str:
         f"{res['steps']} (step = attack / steps), {res['num_atoms']} atoms "
         f"({res['dictionaries']}); median of {res['repeats']} interleaved "
         f"rounds after {res['warmup']} warm-up",
-        f"machine: {res['machine']}, torch {res['torch_version']}, "
-        f"{res['torch_threads']} threads, device {res['device']}",
+        machine_line(res['machine']) + f", device {res['device']}",
         '',
         '| measurement | median s | min-max s | ISTA iterations |',
         '|---|---:|---:|---:|',
@@ -252,7 +221,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         labels = plain(inputs).argmax(1)
     iters = dict(pgd_exfmem=[], exfmem_alone=[])
     jobs = measurements(model, plain, inputs, labels, args, iters)
-    times = run_interleaved(jobs, args.warmup, args.repeats)
+    times = time_interleaved(jobs, args.warmup, args.repeats)
     med = {k: v['median_s'] for k, v in times.items()}
     per_step = {
         k: med[k] / args.steps
@@ -260,8 +229,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     }
     # A PGD step runs ISTA once forward and once backward; at the cap
     # that is max_iters iterations of each, for both modalities.
-    ista_iteration = (per_step['pgd_exfmem_2000'] - per_step['pgd_plain']
-                      ) / model.feature_defence.max_iters
+    ista_iteration = (per_step['pgd_exfmem_2000'] -
+                      per_step['pgd_plain']) / model.feature_defence.max_iters
     res = dict(
         config=osp.relpath(args.config, ROOT),
         checkpoint=args.checkpoint,
@@ -273,21 +242,16 @@ def main(argv: Optional[List[str]] = None) -> dict:
         repeats=args.repeats,
         warmup=args.warmup,
         device=args.device,
-        machine=f'{os.cpu_count()} CPU cores, {platform.machine()}',
-        torch_version=torch.__version__,
-        torch_threads=torch.get_num_threads(),
+        command=command('exfmem_cost.py', argv),
+        machine=machine(),
         times=times,
         per_step_s=per_step,
         ratios=dict(
             exfmem=per_step['pgd_exfmem'] / per_step['pgd_plain'],
-            exfmem_2000=per_step['pgd_exfmem_2000'] /
-            per_step['pgd_plain']),
+            exfmem_2000=per_step['pgd_exfmem_2000'] / per_step['pgd_plain']),
         ista_iterations=iters,
         ista_iteration_s=ista_iteration)
-    print(format_report(res))
-    if args.json:
-        dump_results(res, args.json)
-    return res
+    return report(res, format_report(res), args.json)
 
 
 if __name__ == '__main__':

@@ -26,12 +26,12 @@ Example::
 """
 import argparse
 import json
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+from harness import best_of, machine
 from mmengine.dataset import pseudo_collate
 
 from mmamr.data_prep.person_pose_estimator import PersonPoseEstimator
@@ -39,18 +39,6 @@ from mmamr.data_prep.person_pose_estimator import PersonPoseEstimator
 VIDEO = (
     Path(__file__).resolve().parents[1] / 'tests' / 'data' / 'ntu' /
     'S001C001P001R001A001_rgb.avi')
-
-
-def best_time(fn, repeat: int, sync) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():
@@ -63,9 +51,6 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    sync = (
-        torch.cuda.synchronize
-        if args.device.startswith('cuda') else lambda: None)
     frames = []
     cap = cv2.VideoCapture(str(VIDEO))
     while len(frames) < max(args.batch_sizes):
@@ -80,9 +65,8 @@ def main():
             cap.read()
         cap.release()
 
-    report = dict(
-        device=args.device, threads=torch.get_num_threads(), video='1080p')
-    seconds = best_time(decode, args.repeat, lambda: None)
+    report = dict(device=args.device, video='1080p', **machine())
+    seconds = best_of(decode, args.repeat)
     print(json.dumps(dict(report, step='decode', fps=len(frames) / seconds)))
     estimator = PersonPoseEstimator(device=args.device)
     height, width = frames[0].shape[:2]
@@ -98,7 +82,7 @@ def main():
                 detector.data_preprocessor(data, False), mode='tensor')
 
     for batch in args.batch_sizes:
-        seconds = best_time(lambda: detect_network(batch), args.repeat, sync)
+        seconds = best_of(lambda: detect_network(batch), args.repeat)
         print(
             json.dumps(
                 dict(report, step='detect', batch=batch, fps=batch / seconds)))
@@ -109,9 +93,9 @@ def main():
                            (k + 0.8) * width / persons, 0.9 * height]
                           for k in range(persons)], np.float32)
             ] * batch
-            seconds = best_time(
+            seconds = best_of(
                 lambda: estimator.estimate_poses(frames[:batch], boxes),
-                args.repeat, sync)
+                args.repeat)
             print(
                 json.dumps(
                     dict(

@@ -38,7 +38,7 @@ def test_data_loading_vs_step_reports_every_field(tmp_path, capsys):
     ])
     assert (tmp_path / 'data' / bench.ANN_FILE).is_file()
     assert res['batch_size'] == 2 and res['workers'] == 1
-    assert res['torch_threads'] == 1
+    assert res['machine']['torch_threads'] == 1
     for key in ('loading', 'loading_0_workers', 'step'):
         assert res[key]['s_per_batch'] > 0
         assert res[key]['samples_per_s'] > 0

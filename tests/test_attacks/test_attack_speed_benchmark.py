@@ -26,7 +26,7 @@ def test_attack_speed_reports_every_ratio(tmp_path, capsys):
         '--first-conv', '--json',
         str(out)
     ])
-    assert res['batch'] == 2 and res['torch_threads'] == 1
+    assert res['batch'] == 2 and res['machine']['torch_threads'] == 1
     for name in ('train_step', 'pgd_both', 'pgd_skeleton_fast',
                  'pgd_skeleton_naive', 'pgd_rgb_fast', 'pgd_rgb_naive',
                  'rgb_branch_input_grad', 'skeleton_branch_param_grad'):
