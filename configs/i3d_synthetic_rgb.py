@@ -1,8 +1,8 @@
 # RGB-only I3D on the synthetic data: the unimodal RGB baseline of the
 # paper's Table 1 (only ✗R applies), with the two-stream config's I3D,
 # clips, optimiser and 10 epochs. It measures how much the small
-# from-scratch I3D learns from the synthetic RGB alone (README "The
-# quickstart": little, which is why the undefended model ignores RGB).
+# from-scratch I3D learns from the synthetic RGB alone (docs/results.md:
+# little, which is why the undefended model ignores RGB).
 _base_ = ['i3d_hcn_synthetic.py']
 
 clip_len = dict(RGB=8)

@@ -6,7 +6,7 @@
 # plot (tools/analysis/robustness_table.py). Interrupt and rerun at will:
 # finished rows are not redone. Arguments go to tools/quickstart.py, e.g.
 # --work-dir, --finetune-epochs, --seed. About 31 minutes on 2 CPU cores
-# (measured figure in README "The comparison suite").
+# (measured figure in docs/results.md, "The comparison suite").
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/tools/setup_env.sh" lite

@@ -5,7 +5,7 @@ with FGSM, PGD-20 and CW-30, and check the paper's qualitative findings
 on ``summary.json`` — and that a rerun redoes nothing.
 
 What the synthetic data reproduces and what it does not is measured, not
-forced: README "The quickstart" states the numbers, including the
+forced: docs/results.md states the numbers, including the
 finding of the paper it does not reproduce (the undefended model's ✗S
 above its ✗R) and why.
 """
