@@ -51,7 +51,12 @@ class HCNStream(nn.Module):
 class HCN(StagedBackbone):
     """HCN backbone (Li et al., "Co-occurrence Feature Learning from
     Skeleton Data for Action Recognition and Detection with Hierarchical
-    Aggregation", IJCAI 2018), layers as in the public PyTorch port.
+    Aggregation", IJCAI 2018): the paper's layers, with the kernels,
+    poolings and dropouts of the public PyTorch port (huguyuehuhu/HCN-
+    pytorch). Where the two differ we follow the paper: conv2 is ``W/2``
+    wide (32; the port makes it as wide as the clip is long) and fc7 is
+    ``fc7_channels`` wide (256; the port has 512); fc7's dropout is a
+    plain Dropout (the port applies Dropout2d to the flat vector).
 
     Each person is processed on its own (persons are folded into the
     batch) by a position stream on ``x`` and a motion stream on

@@ -47,8 +47,10 @@ class ExFMem(nn.Module):
             ``1 / λ_max(D_mᵀD_m)`` per modality, the largest step with
             guaranteed convergence; a given step must satisfy
             ``α · λ_max(D_mᵀD_m) <= 1`` (checked, as the reference does).
-        tol (float): ISTA stops when ``‖Δh‖ < tol`` for every sample.
-            Defaults to 8e-4 (the reference's).
+        tol (float): Each sample's ISTA stops on its own at the first
+            iteration with ``‖Δh_b‖ < tol`` (the reference's rule, applied
+            per sample so that a prediction does not depend on its batch;
+            see :func:`ista`). Defaults to 8e-4 (the reference's).
         max_iters (int): ISTA's iteration cap. Defaults to 2000.
         modalities (sequence[str], optional): The defended branches.
             Defaults to every branch of ``feat_dims``.
