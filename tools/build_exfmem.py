@@ -40,11 +40,11 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner import CheckpointLoader, load_checkpoint
 from torch.utils.data import DataLoader
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 from mmamr.common import atomic_output
+from mmamr.engine.hooks.checkpoint_keys_hook import load_checked_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -149,7 +149,8 @@ def main(argv: Optional[List[str]] = None) -> str:
     cfg = exfmem_config(cfg, args.num_atoms)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    # Refuses a checkpoint that fits none of the model's weights.
+    checkpoint = load_checked_checkpoint(model, args.checkpoint)
     model.to(args.device).eval()
     defence = model.feature_defence
     num_atoms = defence.num_atoms
@@ -157,8 +158,6 @@ def main(argv: Optional[List[str]] = None) -> str:
                           args.batch_size, args.num_workers, args.device)
     defence.set_dictionaries(atoms)
 
-    checkpoint = CheckpointLoader.load_checkpoint(
-        args.checkpoint, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
     for key, value in model.state_dict().items():
         if key.startswith('feature_defence.'):

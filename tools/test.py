@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
+from mmamr.engine.hooks import CheckpointKeysHook
 from mmamr.utils import setup_dist_cfg
 from mmamr.utils.robust_test_args import (add_robust_args, apply_robust_args,
                                           check_robust_args, write_eps_sweep)
@@ -79,6 +80,9 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    # mmengine only warns when the checkpoint fits none of the model's
+    # keys; testing random weights must fail instead.
+    runner.register_hook(CheckpointKeysHook(args.checkpoint))
     runner.test()
     if sweep is not None:
         write_eps_sweep(runner.work_dir, sweep)

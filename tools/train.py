@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
+from mmamr.engine.hooks import CheckpointKeysHook
 from mmamr.utils import setup_dist_cfg
 
 
@@ -108,6 +109,10 @@ def main():
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    # A `load_from` that fits none of the model's keys (e.g. an RGB-only
+    # checkpoint into the two-stream model) must fail, not train from
+    # random weights; mmengine only warns.
+    runner.register_hook(CheckpointKeysHook())
     runner.train()
 
 
