@@ -27,6 +27,6 @@ for i in "${!ROWS[@]}"; do
 done
 for attack in FGSM PGD20 CW30; do
     python tools/analysis/robustness_table.py "${RUNS[@]}" --attack "$attack" \
-        --baseline None --out "$WORK_DIR/table_$attack" \
+        --baseline None --out "$WORK_DIR/table_$attack" --overwrite \
         --title "Synthetic data, $attack"
 done

@@ -27,7 +27,9 @@ import argparse
 import json
 import os.path as osp
 import time
+from pathlib import Path
 
+import mmengine
 from mmengine.logging import print_log
 
 import mmamr  # noqa: F401  (applies mmamr.compat)
@@ -143,9 +145,25 @@ def parse_args():
     return parser.parse_args()
 
 
+def converted_already(ann_file: str, skeleton_dir: str) -> bool:
+    """Whether ``ann_file`` holds exactly the samples of ``skeleton_dir``,
+    i.e. an earlier run converted the raw data as it is now."""
+    if not osp.isfile(ann_file):
+        return False
+    # Dot files are temporaries of an unfinished atomic write.
+    names = {
+        p.stem
+        for p in Path(skeleton_dir).glob('*.skeleton')
+        if not p.name.startswith('.')
+    }
+    annotations = mmengine.load(ann_file)['annotations']
+    return {ann['frame_dir'] for ann in annotations} == names
+
+
 def prepare_data(data_root: str, seed: int, workers: int,
                  num_per_class: int) -> str:
-    """Generate (or reuse) the raw dataset and convert it; return the pkl."""
+    """Generate (or reuse) the raw dataset and convert it (unless done);
+    return the pkl."""
     generate_synthetic(
         data_root,
         seed=seed,
@@ -153,12 +171,19 @@ def prepare_data(data_root: str, seed: int, workers: int,
         workers=workers,
         progress=True)
     ann_file = osp.join(data_root, 'synthetic_3d_rgb.pkl')
+    skeleton_dir = osp.join(data_root, SKELETON_DIR)
+    if converted_already(ann_file, skeleton_dir):
+        print_log(f'{ann_file}: converted already', 'current')
+        return ann_file
+    # A pickle that does not match the raw data (an older dataset's, say)
+    # is outdated: replace it.
     convert_ntu(
-        osp.join(data_root, SKELETON_DIR),
+        skeleton_dir,
         ann_file,
         video_dir=osp.join(data_root, VIDEO_DIR),
         workers=workers,
-        progress=True)
+        progress=True,
+        overwrite=True)
     return ann_file
 
 

@@ -31,6 +31,8 @@ nobody is ever detected) raises ``ValueError`` naming the file, or with
 ``skip_invalid`` is skipped, counted and listed in
 ``<out_file>.skipped.txt``.
 """
+import dataclasses
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,8 +44,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 from .conversion import (JobOutput, ResumableRun, VideoSink,
-                         prepare_output_dirs, resized_shape, scale_factor,
-                         single_threaded_cv2)
+                         prepare_output_dirs, refuse_overwrite, resized_shape,
+                         scale_factor, single_threaded_cv2)
 from .formats.imigue_labels import (FPS, SPLITS, Clip, read_labels,
                                     subject_split)
 from .formats.openpose_json import (BODY_25_JOINTS, frame_files,
@@ -69,6 +71,23 @@ class VideoJob:
     img_shape: Optional[Shape]
     max_persons: int
     skip_invalid: bool
+
+
+def job_fingerprint(job: VideoJob) -> str:
+    """What the output of a video's job depends on, as text: its clips'
+    CSV rows and its settings.
+
+    A cached video is reused only while this is unchanged, so editing a
+    row (label, frames, subject) redoes that video alone. Left out: the
+    rows' line numbers, which only name them in messages (a row inserted
+    above must not redo every video), and ``skip_invalid`` (skips are
+    never cached).
+    """
+    fields = dataclasses.asdict(job)
+    del fields['skip_invalid']
+    for clip in fields['clips']:
+        del clip['line']
+    return json.dumps(fields, sort_keys=True)
 
 
 def clip_keypoints(clip: Clip, folder: str, files: Dict[int, Path],
@@ -282,13 +301,16 @@ def convert_imigue(label_csv: str,
                    video_template: str = '{video_id}.mp4',
                    work_dir: Optional[str] = None,
                    keep_work_dir: bool = False,
+                   overwrite: bool = False,
                    skip_invalid: bool = False,
                    return_annotations: bool = True) -> dict:
     """Convert iMiGUE to one annotation pickle (and clip videos).
 
     Resumable like :func:`~.ntu_converter.convert_ntu`: each long video is
     a job cached in ``work_dir``; re-running finishes an interrupted run
-    without redoing finished videos.
+    without redoing finished videos. A video's cache holds only while its
+    CSV rows are unchanged (:func:`job_fingerprint`): after editing the
+    CSV, a run with the kept work dir redoes just the edited videos.
 
     Args:
         label_csv (str): ``labels_20200831.csv``.
@@ -311,9 +333,14 @@ def convert_imigue(label_csv: str,
             JSON frames of a video. Defaults to ``'{video_id}'``.
         video_template (str): File name of a long video in ``video_dir``.
             Defaults to ``'{video_id}.mp4'``.
-        work_dir (str, optional): Per-video results. Defaults to
-            ``<out_file>.work``.
-        keep_work_dir (bool): Keep it after success. Defaults to False.
+        work_dir (str, optional): Folder of the per-video results (in
+            its sub-folder ``.mmamr_conversion``; any folder, nothing else
+            in it is touched). Defaults to ``<out_file>.work``.
+        keep_work_dir (bool): Keep the results after success. Defaults to
+            False.
+        overwrite (bool): Replace ``out_file`` if it exists; otherwise
+            that raises ``FileExistsError`` before any work. Defaults to
+            False.
         skip_invalid (bool): Skip malformed clips (counted, listed in the
             result and ``<out_file>.skipped.txt``) instead of stopping.
             Defaults to False.
@@ -332,6 +359,7 @@ def convert_imigue(label_csv: str,
         raise ValueError('video_dir needs out_video_dir, where the clip '
                          'videos are written, and out_video_dir needs '
                          'video_dir, the long videos')
+    refuse_overwrite(out_file, overwrite)  # before reading any input
     skipped: List[Tuple[str, str]] = []
     clips = read_labels(label_csv, skipped if skip_invalid else None)
     by_video: Dict[int, List[Clip]] = defaultdict(list)
@@ -379,7 +407,8 @@ def convert_imigue(label_csv: str,
         convert_video,
         workers=workers,
         progress=progress,
-        initializer=single_threaded_cv2)
+        initializer=single_threaded_cv2,
+        fingerprint=job_fingerprint)
     # A video skipped as a whole counts as all its clips.
     for key, reasons in run.failed.items():
         run.failed[key] = [(name, reasons[0][1]) for name in clip_names[key]]

@@ -21,6 +21,7 @@ The conversion is streamed, parallel and resumable
 (:class:`~.conversion.ResumableRun`): each sample is converted once into a
 work dir, and the pickle is assembled from there one sample at a time.
 """
+import logging
 import os
 import re
 from functools import partial
@@ -30,19 +31,23 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 from mmengine.logging import print_log
 
 from .conversion import (JobOutput, ResumableRun, prepare_output_dirs,
-                         read_video_info, resize_video, scale_factor,
-                         single_threaded_cv2)
+                         read_video_info, refuse_overwrite, resize_video,
+                         scale_factor, single_threaded_cv2)
+from .conversion.video import count_stored_frames
 from .formats.ntu_skeleton_file import read_skeleton_file, to_keypoint_arrays
 
 XSUB_TRAIN_SUBJECTS = frozenset(
     (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38))
 XVIEW_TRAIN_CAMERAS = frozenset((2, 3))
+NTU60_SUBJECTS = frozenset(range(1, 41))
+NTU60_CAMERAS = frozenset(range(1, 4))
 SPLITS = ('xsub_train', 'xsub_val', 'xview_train', 'xview_val')
 # Colour frame of the Kinect v2, used when no video gives the size.
 NTU_IMG_SHAPE = (1080, 1920)
 SAMPLE_NAME = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
 VIDEO_SUFFIX = '_rgb.avi'
 RESIZED_VIDEO_SUFFIX = '_rgb.mp4'
+Skip = Tuple[str, str]  # (sample, reason), as in the skip report
 # Bump when the annotation layout changes: cached samples of an older
 # layout must not be mixed into a new pickle.
 CACHE_FORMAT = 1
@@ -113,19 +118,64 @@ def select_samples(names: Iterable[str], skip: Set[str]) -> List[str]:
     return sorted(set(names) - skip)
 
 
-def list_samples(skeleton_dir: str, skip: Set[str] = frozenset()) -> List[str]:
-    """Names of the ``<name>.skeleton`` files in ``skeleton_dir``, sorted,
-    without those in ``skip``."""
-    names = [
-        p.name[:-len('.skeleton')]
-        for p in Path(skeleton_dir).glob('*.skeleton')
+def list_samples(skeleton_dir: str,
+                 skip: Set[str] = frozenset(),
+                 skip_invalid: bool = False) -> Tuple[List[str], List[Skip]]:
+    """Find the samples of a folder.
+
+    Args:
+        skeleton_dir (str): Folder of ``<name>.skeleton`` files.
+        skip (set[str]): Names to leave out (the missing list).
+        skip_invalid (bool): Return badly named files instead of failing
+            at the first.
+
+    Returns:
+        tuple: The sample names, sorted, without those in ``skip``; and
+        ``(name, reason)`` of each file whose name is not an NTU sample
+        name.
+    """
+    names, misnamed = [], []
+    for path in sorted(Path(skeleton_dir).glob('*.skeleton')):
         # Dot files are temporaries of an unfinished atomic write.
-        if not p.name.startswith('.')
-    ]
+        if path.name.startswith('.'):
+            continue
+        name = path.name[:-len('.skeleton')]
+        try:
+            parse_sample_name(name)
+        except ValueError as e:
+            if not skip_invalid:
+                raise ValueError(f'{path}: {e}') from None
+            misnamed.append((name, f'{path}: {e}'))
+            continue
+        names.append(name)
     names = select_samples(names, skip)
     if not names:
         raise ValueError(f'{skeleton_dir}: no .skeleton files to convert')
-    return names
+    return names, misnamed
+
+
+def _ids(prefix: str, ids: Iterable[int]) -> str:
+    return ', '.join(f'{prefix}{i:03d}' for i in sorted(ids))
+
+
+def empty_split_reasons(split: Dict[str, List[str]]) -> Dict[str, str]:
+    """Why each empty split of ``split`` is empty (a split holds the
+    samples of its subjects or cameras: none of them was converted)."""
+    test_subjects = NTU60_SUBJECTS - XSUB_TRAIN_SUBJECTS
+    test_cameras = NTU60_CAMERAS - XVIEW_TRAIN_CAMERAS
+    reasons = dict(
+        xsub_train='no sample of an X-Sub training subject '
+        f'({_ids("P", XSUB_TRAIN_SUBJECTS)})',
+        xsub_val='no sample of an X-Sub test subject '
+        f'({_ids("P", test_subjects)})',
+        xview_train='no sample of an X-View training camera '
+        f'({_ids("C", XVIEW_TRAIN_CAMERAS)})',
+        xview_val='no sample of the X-View test camera '
+        f'({_ids("C", test_cameras)})')
+    return {
+        name: reasons[name]
+        for name, ids in split.items() if not ids and name in reasons
+    }
 
 
 def _attach_video(ann: dict, skeleton_path: str, video_dir: str,
@@ -138,6 +188,7 @@ def _attach_video(ann: dict, skeleton_path: str, video_dir: str,
     if not os.path.isfile(src):
         raise ValueError(f'{src}: video of {skeleton_path} not found')
     num_frames, height, width = read_video_info(src)
+    header = num_frames
     # Longer videos are fine (the loader indexes skeleton frames);
     # shorter ones would make the RGB and skeleton clips disagree.
     if num_frames >= total and out_video_dir is not None:
@@ -149,13 +200,19 @@ def _attach_video(ann: dict, skeleton_path: str, video_dir: str,
         if 'keypoint_2d' in ann:
             ann['keypoint_2d'] = ann['keypoint_2d'] * scale_factor(old, new)
     else:
+        if num_frames >= total:
+            # A file cut mid-write keeps the header's promise of every
+            # frame; training would fail on it much later.
+            num_frames = count_stored_frames(src, total)
         ann.update(
             img_shape=(height, width),
             original_shape=(height, width),
             video=Path(src).name)
     if num_frames < total:
-        raise ValueError(f'{src}: video has {num_frames} frames, fewer than '
-                         f'the {total} of its skeleton {skeleton_path}')
+        cut = (f' (its header claims {header}: cut short?)'
+               if header >= total else '')
+        raise ValueError(f'{src}: video has {num_frames} frames{cut}, fewer '
+                         f'than the {total} of its skeleton {skeleton_path}')
 
 
 def convert_sample(skeleton_path: str,
@@ -228,15 +285,16 @@ def convert_ntu(skeleton_dir: str,
                 with_keypoint_2d: bool = True,
                 work_dir: Optional[str] = None,
                 keep_work_dir: bool = False,
+                overwrite: bool = False,
                 skip_invalid: bool = False,
                 return_annotations: bool = True) -> dict:
     """Convert a folder of ``*.skeleton`` files to one annotation pickle.
 
     Every sample is converted once into ``work_dir`` (in parallel); the
     pickle is then streamed from there and written atomically, and the
-    work dir removed. Re-running after an interruption converts only the
-    samples not done yet; re-running with other options refuses to reuse
-    the work dir.
+    per-sample results deleted. Re-running after an interruption converts
+    only the samples not done yet; re-running with other options refuses
+    to reuse the work dir.
 
     Args:
         skeleton_dir (str): Folder holding ``<name>.skeleton`` files.
@@ -244,9 +302,9 @@ def convert_ntu(skeleton_dir: str,
         video_dir (str, optional): Folder holding ``<name>_rgb.avi``;
             every kept sample must have its video there.
         missing_list (str, optional): Samples to skip (see
-            :func:`read_missing_list`).
+            :func:`read_missing_list`); the file must exist.
         workers (int): Parallel processes. Defaults to 1.
-        max_bodies (int): ``M``. Defaults to 2.
+        max_bodies (int): ``M``, at least 1. Defaults to 2.
         progress (bool): Show a progress bar. Defaults to False.
         out_video_dir (str, optional): Re-encode the videos of
             ``video_dir`` into this folder (``<name>_rgb.mp4``); the
@@ -255,12 +313,18 @@ def convert_ntu(skeleton_dir: str,
             e.g. 256 (needs ``out_video_dir``). Defaults to None (keep).
         with_keypoint_2d (bool): Keep ``keypoint_2d`` (a third of the
             pickle). Defaults to True.
-        work_dir (str, optional): Folder of the per-sample results.
-            Defaults to ``<out_file>.work``.
-        keep_work_dir (bool): Keep it after success. Defaults to False.
-        skip_invalid (bool): Skip malformed samples (listed in the result
-            and in ``<out_file>.skipped.txt``) instead of stopping at the
-            first. Defaults to False.
+        work_dir (str, optional): Folder of the per-sample results (in
+            its sub-folder ``.mmamr_conversion``; any folder, nothing else
+            in it is touched). Defaults to ``<out_file>.work``.
+        keep_work_dir (bool): Keep the results after success. Defaults to
+            False.
+        overwrite (bool): Replace ``out_file`` if it exists; otherwise
+            that raises ``FileExistsError`` before any work. Defaults to
+            False.
+        skip_invalid (bool): Skip malformed samples, badly named files
+            included (listed in the result and in
+            ``<out_file>.skipped.txt``), instead of stopping at the first.
+            Defaults to False.
         return_annotations (bool): Read the annotations back into the
             result (the whole dataset in memory: turn off for the full
             NTU). Defaults to True.
@@ -275,8 +339,14 @@ def convert_ntu(skeleton_dir: str,
                          'the re-encoded videos)')
     if out_video_dir is not None and video_dir is None:
         raise ValueError('out_video_dir needs video_dir (the source videos)')
+    if max_bodies < 1:
+        raise ValueError(
+            f'max_bodies (--max-bodies) must be at least 1, got {max_bodies}')
+    if missing_list and not os.path.isfile(missing_list):
+        raise ValueError(f'{missing_list}: missing-skeleton list not found')
+    refuse_overwrite(out_file, overwrite)  # before reading any input
     skip = read_missing_list(missing_list) if missing_list else set()
-    names = list_samples(skeleton_dir, skip)
+    names, misnamed = list_samples(skeleton_dir, skip, skip_invalid)
     prepare_output_dirs(out_file, out_video_dir)
     kwargs = dict(
         video_dir=_abs(video_dir),
@@ -301,9 +371,15 @@ def convert_ntu(skeleton_dir: str,
         names,
         split_of=lambda ann: splits_of(ann['frame_dir']),
         split_names=SPLITS,
-        skipped=[],
+        skipped=misnamed,
         keep_work_dir=keep_work_dir,
         return_annotations=return_annotations)
+    for split, reason in empty_split_reasons(result['split']).items():
+        print_log(
+            f'NTU: split {split} is empty: {reason}; a dataset of that '
+            'split will refuse to load',
+            logger='current',
+            level=logging.WARNING)
     print_log(
         f'NTU: {result["num_samples"]} samples ({ran} converted now, '
         f'{len(names) - ran} from {run.work_dir}), '

@@ -32,7 +32,8 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
-from .conversion import JobOutput, ResumableRun, prepare_output_dirs
+from .conversion import (JobOutput, ResumableRun, prepare_output_dirs,
+                         refuse_overwrite)
 from .person_tracks import FramePoses, select_persons
 from .video_list import ALL_SPLIT, VideoItem, collect_videos
 
@@ -148,6 +149,7 @@ def extract_skeletons(video_dir: str,
                       progress: bool = False,
                       work_dir: Optional[str] = None,
                       keep_work_dir: bool = False,
+                      overwrite: bool = False,
                       skip_invalid: bool = False,
                       return_annotations: bool = True) -> dict:
     """Extract the 2-D skeletons of a folder of videos into one pickle.
@@ -173,9 +175,14 @@ def extract_skeletons(video_dir: str,
         iou_thr (float): Box IoU linking a person across frames
             (:func:`~.person_tracks.link_tracks`). Defaults to 0.3.
         progress (bool): Progress bars (videos, frames). Defaults to False.
-        work_dir (str, optional): Per-video results. Defaults to
-            ``<out_file>.work``.
-        keep_work_dir (bool): Keep it after success. Defaults to False.
+        work_dir (str, optional): Folder of the per-video results (in
+            its sub-folder ``.mmamr_conversion``; any folder, nothing else
+            in it is touched). Defaults to ``<out_file>.work``.
+        keep_work_dir (bool): Keep the results after success. Defaults to
+            False.
+        overwrite (bool): Replace ``out_file`` if it exists; otherwise
+            that raises ``FileExistsError`` before any work. Defaults to
+            False.
         skip_invalid (bool): Skip (count, list in
             ``<out_file>.skipped.txt``) unreadable videos and videos where
             nobody is detected, instead of stopping. Defaults to False.
@@ -189,6 +196,7 @@ def extract_skeletons(video_dir: str,
     if batch_size < 1 or max_persons < 1:
         raise ValueError('batch_size and max_persons must be >= 1, got '
                          f'{batch_size} and {max_persons}')
+    refuse_overwrite(out_file, overwrite)  # before reading any input
     video_dir = os.path.abspath(video_dir)
     items = collect_videos(video_dir, split_lists)
     if not items:

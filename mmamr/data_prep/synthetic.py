@@ -19,23 +19,36 @@ the subject from +45, 0 and -45 degrees as in NTU, so X-View splits too.
 
 Generation is deterministic per seed and per sample (a sample's random
 stream depends only on ``(seed, class, index)``), every file is written
-atomically, and a re-run skips samples whose files exist.
+atomically, a sample's video before its skeleton (so a skeleton always has
+its video), and a re-run skips samples whose two files exist. The options
+are recorded in ``synthetic_options.json``; a folder made with other
+options, or holding data without that file, is refused rather than mixed.
 """
 import contextlib
+import json
 import multiprocessing
+import operator
 from functools import partial
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .conversion import (atomic_output, read_video_info, remove_temporaries,
-                         with_progress)
+from mmamr.common import atomic_output, remove_temporaries, write_text_atomic
+from .conversion import read_video_info, with_progress
 
 SKELETON_DIR = 'nturgb+d_skeletons'
 VIDEO_DIR = 'nturgb+d_rgb'
 LABEL_MAP = 'label_map.txt'
+OPTIONS_FILE = 'synthetic_options.json'
+# Bump it when a change alters the files written for given options, so
+# that folders made before are refused instead of mixed with new samples.
+GENERATOR_VERSION = 1
+# OpenCV's MJPG writer corrupts the heap (the process aborts) on frames
+# 6 or fewer pixels wide or high, and below 16 pixels the one-pixel limbs
+# no longer outline a body.
+MIN_VIDEO_SIDE = 16
 FPS = 30
 # Eight NTU X-Sub training subjects and two validation subjects.
 SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 3, 6)
@@ -405,6 +418,17 @@ def render_video(path: str, uv: np.ndarray, rng: np.random.Generator,
         writer.release()
 
 
+def _write_video(path: Path, xyz: np.ndarray, seq: np.random.SeedSequence,
+                 size: Tuple[int, int]) -> None:
+    """Render ``xyz`` atomically to ``path`` and check its frame count."""
+    with atomic_output(path) as tmp:
+        render_video(tmp, project(xyz, size), np.random.default_rng(seq), size)
+        count = read_video_info(tmp)[0]
+        if count != len(xyz):
+            raise RuntimeError(f'{path}: wrote {count} frames, expected '
+                               f'{len(xyz)}')
+
+
 def _generate_sample(job: Tuple[int, int], out_dir: Path, seed: int,
                      size: Tuple[int, int], frame_range: Tuple[int,
                                                                int]) -> str:
@@ -424,19 +448,128 @@ def _generate_sample(job: Tuple[int, int], out_dir: Path, seed: int,
     num_frames = int(rng.integers(frame_range[0], frame_range[1] + 1))
     body_id = 2**56 + int(rng.integers(1000, 100000))  # Kinect-like uint64
     xyz = make_skeleton(rng, label, camera, subject, num_frames)
-    if not skel_path.exists():
-        with atomic_output(skel_path) as tmp:
-            Path(tmp).write_bytes(
-                skeleton_text(xyz, body_id, size).encode('ascii'))
+    # Converters list samples by their skeletons, so the skeleton comes
+    # last: a run stopped in between leaves a video alone, never a
+    # skeleton whose video is missing. An orphan skeleton (an older
+    # version's, or its video deleted) goes first for the same reason.
     if not video_path.exists():
-        with atomic_output(video_path) as tmp:
-            render_video(tmp, project(xyz, size),
-                         np.random.default_rng(render_seq), size)
-            count = read_video_info(tmp)[0]
-            if count != num_frames:
-                raise RuntimeError(f'{video_path}: wrote {count} frames, '
-                                   f'expected {num_frames}')
+        skel_path.unlink(missing_ok=True)
+        _write_video(video_path, xyz, render_seq, size)
+    with atomic_output(skel_path) as tmp:
+        Path(tmp).write_bytes(
+            skeleton_text(xyz, body_id, size).encode('ascii'))
     return name
+
+
+def _as_int(value, what: str) -> int:
+    """``value`` as an int (numpy integers too, not floats)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f'{what} must be an integer, got {value!r}') from None
+
+
+def _int_pair(value: Sequence[int], what: str) -> Tuple[int, int]:
+    """``value`` as a pair of ints."""
+    if isinstance(value, (str, bytes)) or len(value) != 2:
+        raise ValueError(f'{what} must be two integers, got {value!r}')
+    return _as_int(value[0], what), _as_int(value[1], what)
+
+
+def checked_options(seed: int, num_classes: int, num_per_class: int,
+                    size: Sequence[int],
+                    frame_range: Sequence[int]) -> Dict[str, object]:
+    """The generation options as recorded in :data:`OPTIONS_FILE`.
+
+    Everything that decides the files' bytes is here (``workers`` and
+    ``progress`` do not), as JSON types, so a folder's recorded options
+    compare equal to a re-run's exactly when the re-run would write the
+    same files.
+
+    Raises:
+        ValueError: An option that cannot be generated or rendered.
+    """
+    seed = _as_int(seed, 'seed')
+    num_classes = _as_int(num_classes, 'num_classes')
+    num_per_class = _as_int(num_per_class, 'num_per_class')
+    (height, width), (low, high) = (_int_pair(size, 'size'),
+                                    _int_pair(frame_range, 'frame_range'))
+    if seed < 0:  # numpy's SeedSequence takes no negative entropy
+        raise ValueError(f'seed must be >= 0, got {seed}')
+    if not 1 <= num_classes <= len(CLASS_NAMES):
+        raise ValueError(f'num_classes must be in [1, {len(CLASS_NAMES)}], '
+                         f'got {num_classes}')
+    if num_per_class < 1:
+        raise ValueError(f'num_per_class must be >= 1, got {num_per_class}')
+    if not 1 <= low <= high:
+        raise ValueError('frame_range must be (min, max) frames with '
+                         f'1 <= min <= max, got ({low}, {high})')
+    if min(height, width) < MIN_VIDEO_SIDE or height % 2 or width % 2:
+        # The MJPG writer silently drops an odd row or column, so the
+        # video would no longer match the skeleton's pixel coordinates.
+        raise ValueError(f'size (H, W) = ({height}, {width}) cannot be '
+                         f'rendered: both sides must be even and at least '
+                         f'{MIN_VIDEO_SIDE} pixels')
+    return dict(
+        generator_version=GENERATOR_VERSION,
+        seed=seed,
+        num_classes=num_classes,
+        num_per_class=num_per_class,
+        size=[height, width],
+        frame_range=[low, high])
+
+
+def _has_data(out: Path) -> bool:
+    """Whether ``out`` holds the dataset's files (hidden ones aside)."""
+    if (out / LABEL_MAP).exists():
+        return True
+    return any(not entry.name.startswith('.')
+               for sub in (SKELETON_DIR, VIDEO_DIR) if (out / sub).is_dir()
+               for entry in (out / sub).iterdir())
+
+
+def _read_options(path: Path) -> dict:
+    """The options recorded in ``path``."""
+    try:
+        options = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(
+            f'{path}: cannot read the recorded options ({e})') from None
+    if not isinstance(options, dict):
+        raise ValueError(f'{path}: expected a JSON object of options')
+    return options
+
+
+def claim_folder(out: Path, options: Dict[str, object]) -> None:
+    """Record ``options`` in ``out``, or check those recorded there.
+
+    Resuming needs the same options: other ones would keep the old
+    samples beside new ones and relabel them all in ``label_map.txt``.
+
+    Raises:
+        FileExistsError: ``out`` was made with other options, or holds
+            the dataset's files without :data:`OPTIONS_FILE` (made by
+            hand or by an older version, options unknown).
+    """
+    path = out / OPTIONS_FILE
+    if path.exists():
+        recorded = _read_options(path)
+        differ = [
+            f'{key}: {recorded.get(key)!r} there, {value!r} asked'
+            for key, value in options.items() if recorded.get(key) != value
+        ]
+        if differ:
+            raise FileExistsError(
+                f'{out}: holds synthetic data made with other options '
+                f'({"; ".join(differ)}; see {OPTIONS_FILE}); pass the same '
+                'options to resume, or use another (or an empty) folder')
+        return
+    if _has_data(out):
+        raise FileExistsError(
+            f'{out}: holds dataset files but no {OPTIONS_FILE} (made by '
+            'hand or by an older mmamr), so its options are unknown; use '
+            'another (or an empty) folder, or delete this one')
+    write_text_atomic(json.dumps(options, indent=2) + '\n', path)
 
 
 def generate_synthetic(out_dir: str,
@@ -450,8 +583,10 @@ def generate_synthetic(out_dir: str,
     """Write the synthetic dataset under ``out_dir``.
 
     Layout: ``nturgb+d_skeletons/<name>.skeleton``,
-    ``nturgb+d_rgb/<name>_rgb.avi`` and ``label_map.txt`` (class names,
-    one per line, line ``i`` = label ``i``).
+    ``nturgb+d_rgb/<name>_rgb.avi``, ``label_map.txt`` (class names,
+    one per line, line ``i`` = label ``i``) and ``synthetic_options.json``
+    (the options below but ``workers`` and ``progress``). A re-run with
+    the same options resumes; with other ones it is refused.
 
     Args:
         out_dir (str): Output folder (created if needed).
@@ -467,21 +602,29 @@ def generate_synthetic(out_dir: str,
 
     Returns:
         list[str]: Sample names, class-major.
+
+    Raises:
+        ValueError: Options that cannot be generated (nothing is written).
+        FileExistsError: ``out_dir`` holds data made with other options,
+            or data without :data:`OPTIONS_FILE` (see
+            :func:`claim_folder`; nothing is written).
     """
-    if not 1 <= num_classes <= len(CLASS_NAMES):
-        raise ValueError(f'num_classes must be in [1, {len(CLASS_NAMES)}], '
-                         f'got {num_classes}')
+    options = checked_options(seed, num_classes, num_per_class, size,
+                              frame_range)
     out = Path(out_dir)
+    claim_folder(out, options)
+    for stem in (Path(OPTIONS_FILE).stem, Path(LABEL_MAP).stem):
+        remove_temporaries(out, stem)  # of an interrupted run; not others'
     for sub in (SKELETON_DIR, VIDEO_DIR):
         (out / sub).mkdir(parents=True, exist_ok=True)
-        remove_temporaries(out / sub)  # of an interrupted run
+        remove_temporaries(out / sub)
     jobs = [(c, i) for c in range(num_classes) for i in range(num_per_class)]
     fn = partial(
         _generate_sample,
         out_dir=out,
-        seed=seed,
-        size=tuple(size),
-        frame_range=tuple(frame_range))
+        seed=options['seed'],
+        size=tuple(options['size']),
+        frame_range=tuple(options['frame_range']))
     with contextlib.ExitStack() as stack:
         if workers > 1:
             pool = stack.enter_context(multiprocessing.Pool(workers))
@@ -491,9 +634,8 @@ def generate_synthetic(out_dir: str,
         if progress:
             names = with_progress(names, len(jobs))
         names = list(names)
-    with atomic_output(out / LABEL_MAP) as tmp:
-        Path(tmp).write_text(''.join(n + '\n'
-                                     for n in CLASS_NAMES[:num_classes]))
+    write_text_atomic(''.join(n + '\n' for n in CLASS_NAMES[:num_classes]),
+                      out / LABEL_MAP)
     return names
 
 

@@ -132,7 +132,23 @@ class RGBSkeletonDataset(BaseActionDataset):
                     f'available: {sorted(splits)}')
             wanted = set(splits[self.split])
             annotations = [x for x in annotations if x['frame_dir'] in wanted]
+            if not annotations:
+                raise ValueError(self._empty_split_message(len(wanted)))
         return [self._resolve(info) for info in annotations]
+
+    def _empty_split_message(self, listed: int) -> str:
+        """Why ``split`` gives no sample (mmengine would otherwise fail
+        with numpy's "need at least one array to concatenate")."""
+        where = f'Split {self.split!r} of {self.ann_file}'
+        if listed:
+            return (f'{where}: none of its {listed} samples is in the '
+                    "file's annotations (split and annotations from "
+                    'different conversions?)')
+        return (f'{where} holds no sample: the data converted had none '
+                'belonging to it (e.g. xsub_val holds only the X-Sub test '
+                "subjects' samples, xview_val only camera 1's; the "
+                'converter names the empty splits). Use another split or '
+                'convert data that has some.')
 
     def _resolve(self, info: Dict) -> Dict:
         """Check one annotation against the modality and add ``filename``."""

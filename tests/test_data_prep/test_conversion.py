@@ -98,6 +98,9 @@ def test_failed_stream_leaves_no_file(tmp_path):
     assert (tmp_path / 'ann.pkl').read_bytes() == b'old'
 
 
+SCRATCH = '.mmamr_conversion'  # where a ResumableRun keeps its files
+
+
 def square(x: int) -> JobOutput:
     if x < 0:
         raise ValueError(f'negative input {x}')
@@ -125,7 +128,9 @@ def test_malformed_job_stops_the_run_or_is_skipped_and_retried(tmp_path):
     run = ResumableRun(tmp_path / 'work', {})
     with pytest.raises(ValueError, match='negative input -2'):
         run.run(jobs, square)
-    assert sorted(os.listdir(tmp_path / 'work')) == ['a.pkl', 'options.json']
+    assert sorted(os.listdir(tmp_path / 'work' / SCRATCH)) == [
+        'MMAMR_CONVERSION.json', 'a.pkl', 'options.json'
+    ]
     lenient = ResumableRun(tmp_path / 'work', {}, skip_invalid=True)
     assert lenient.run(jobs, square, workers=2) == 2
     skipped = []
@@ -133,7 +138,7 @@ def test_malformed_job_stops_the_run_or_is_skipped_and_retried(tmp_path):
     assert names == ['s1', 's3']
     assert skipped == [('b', 'negative input -2')]
     # Failures are not cached: the next run tries 'b' again.
-    assert not (tmp_path / 'work' / 'b.pkl').exists()
+    assert not (tmp_path / 'work' / SCRATCH / 'b.pkl').exists()
     assert ResumableRun(
         tmp_path / 'work', {}, skip_invalid=True).run(jobs, square) == 1
 
@@ -188,11 +193,14 @@ def test_job_keys_must_be_unique_file_names(tmp_path):
 
 def test_stale_temporaries_are_removed(tmp_path):
     work = tmp_path / 'work'
-    work.mkdir()
-    (work / '.job1.tmp-0badf00d.pkl').write_bytes(b'half')
-    (work / 'notes.txt').write_text('kept')
     ResumableRun(work, {})
-    assert sorted(os.listdir(work)) == ['notes.txt', 'options.json']
+    (work / SCRATCH / '.job1.tmp-0badf00d.pkl').write_bytes(b'half')
+    # Outside the scratch folder nothing is ours, temporary-like or not.
+    (work / '.job2.tmp-0badf00d.pkl').write_bytes(b'not ours')
+    ResumableRun(work, {})
+    assert sorted(os.listdir(
+        work / SCRATCH)) == ['MMAMR_CONVERSION.json', 'options.json']
+    assert sorted(os.listdir(work)) == ['.job2.tmp-0badf00d.pkl', SCRATCH]
 
 
 def not_a_job_output(x):
@@ -242,3 +250,65 @@ def test_video_sink_commits_frame_exact_or_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == ['clip.mp4']
     with pytest.raises(ValueError, match='unsupported video extension'):
         VideoSink(tmp_path / 'x.gif', 25, (24, 32))
+
+
+# A converter deletes only what it created: its caches live in a marked
+# scratch folder inside the work dir, which may be any user folder.
+
+
+def test_a_user_folder_as_work_dir_keeps_every_file(tmp_path):
+    work = tmp_path / 'data'
+    (work / 'sub').mkdir(parents=True)
+    user = {
+        'notes.txt': b'kept',
+        'sub/inner.txt': b'kept too',
+        # Looks like a temporary of an atomic write, but is not ours.
+        '.notes.tmp-0badf00d.txt': b'also kept',
+    }
+    for name, data in user.items():
+        (work / name).write_bytes(data)
+    run = ResumableRun(work, dict(power=2))
+    assert run.run([(f'job{x}', x) for x in range(3)], square) == 3
+    assert not (work / 'job0.pkl').exists()  # caches go to the scratch
+    run.remove()
+    assert sorted(str(p.relative_to(work))
+                  for p in work.rglob('*')) == sorted(list(user) + ['sub'])
+    for name, data in user.items():
+        assert (work / name).read_bytes() == data
+
+
+def test_a_created_work_dir_goes_only_when_nothing_else_is_in_it(tmp_path):
+    work = tmp_path / 'new' / 'work'
+    run = ResumableRun(work, {})
+    run.run([('a', 1)], square)
+    (work / 'late.txt').write_text('written by someone meanwhile')
+    # A later run object (a resumed conversion) knows who made the folder.
+    ResumableRun(work, {}).remove()
+    assert os.listdir(work) == ['late.txt']
+
+
+def test_a_scratch_folder_without_the_marker_is_not_used(tmp_path):
+    scratch = tmp_path / 'work' / SCRATCH
+    scratch.mkdir(parents=True)
+    (scratch / 'a.pkl').write_bytes(b'not ours')
+    with pytest.raises(ValueError, match='not an mmamr scratch folder'):
+        ResumableRun(tmp_path / 'work', {})
+    assert (scratch / 'a.pkl').read_bytes() == b'not ours'
+
+
+def test_a_job_whose_fingerprint_changed_runs_again(tmp_path):
+    run = ResumableRun(tmp_path / 'work', {})
+    fingerprint = repr
+    jobs = [('a', 1), ('b', 2)]
+    assert run.run(jobs, square, fingerprint=fingerprint) == 2
+    assert run.run(jobs, square, fingerprint=fingerprint) == 0
+    edited = [('a', 1), ('b', 3)]
+    assert run.run(edited, square, fingerprint=fingerprint) == 1
+    values = [a['value'] for a in run.annotations('ab', [])]
+    assert values == [1, 9]
+    # The outdated output of 'b' is gone, not kept beside the new one.
+    caches = [
+        n for n in os.listdir(tmp_path / 'work' / SCRATCH)
+        if n.endswith('.pkl')
+    ]
+    assert sorted(n[0] for n in caches) == ['a', 'b']

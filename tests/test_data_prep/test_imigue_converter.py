@@ -273,3 +273,92 @@ def test_cli_prints_split_sizes(imigue_raw, capsys):
     printed = capsys.readouterr().out
     assert '2 samples' in printed and 'xsub_train: 2' in printed
     assert 'xsub_test: 0' in printed and imigue_raw['out'].is_file()
+
+
+def add_video_999(raw: dict) -> None:
+    """A second long video (999, a test subject) with the same frames."""
+    (raw['pose'] / '999').symlink_to(raw['pose'] / '298')
+    raw['labels'].write_text(raw['labels'].read_text() +
+                             '999,1,8.0,200,9.0,225,99,1,F,France,Lose\n')
+
+
+def test_work_dir_in_the_openpose_folder_keeps_it(imigue_raw):
+    pose = imigue_raw['pose']
+    data = convert(
+        imigue_raw, video_dir=None, img_shape=(720, 1280), work_dir=str(pose))
+    assert data['num_samples'] == 2
+    assert os.listdir(pose) == ['298']
+    assert len(os.listdir(pose / '298')) == len(os.listdir(imigue_sample.POSE))
+
+
+def test_edited_label_rows_redo_only_their_video(imigue_raw, monkeypatch):
+    add_video_999(imigue_raw)
+    kwargs = dict(video_dir=None, img_shape=(720, 1280), keep_work_dir=True)
+    convert(imigue_raw, **kwargs)
+    real = imigue_converter.convert_video
+    calls = []
+    monkeypatch.setattr(imigue_converter, 'convert_video',
+                        lambda job: calls.append(job.video_id) or real(job))
+    labels = imigue_raw['labels']
+    # Clip 0298_0002: class 8 -> 99 (label 31), subject 22 (training) ->
+    # 1 (test).
+    edited = imigue_sample.OVERLAP_ROW.replace(',8,22,', ',99,1,')
+    labels.write_text(labels.read_text().replace(imigue_sample.OVERLAP_ROW,
+                                                 edited))
+    data = convert(imigue_raw, overwrite=True, **kwargs)
+    assert calls == [298]  # video 999 is unchanged: its output is reused
+    anns = {a['frame_dir']: a for a in data['annotations']}
+    assert (anns['0298_0002']['label'],
+            anns['0298_0002']['subject_id']) == (31, 1)
+    assert data['split'] == dict(
+        xsub_train=['0298_0001'], xsub_test=['0298_0002', '0999_0001'])
+    # Other frames of a clip are another clip.
+    calls.clear()
+    labels.write_text(labels.read_text().replace('999,1,8.0,200,9.0,225,',
+                                                 '999,1,8.0,201,9.0,220,'))
+    data = convert(imigue_raw, overwrite=True, **kwargs)
+    assert calls == [999]
+    anns = {a['frame_dir']: a for a in data['annotations']}
+    assert (anns['0999_0001']['start_frame'],
+            anns['0999_0001']['total_frames']) == (201, 20)
+    np.testing.assert_allclose(anns['0999_0001']['keypoint'][0],
+                               real_keypoints(201, 220)[..., :2])
+
+
+def test_an_existing_pickle_is_refused_before_any_work(imigue_raw,
+                                                       monkeypatch):
+    out = imigue_raw['out']
+    out.parent.mkdir()
+    out.write_bytes(b'old')
+    calls = []
+    monkeypatch.setattr(imigue_converter, 'convert_video', calls.append)
+    with pytest.raises(FileExistsError, match=f'{out}.*overwrite'):
+        convert(imigue_raw)
+    assert calls == [] and out.read_bytes() == b'old'
+    assert os.listdir(out.parent) == ['imigue.pkl']  # no work dir, no clip
+    monkeypatch.undo()
+    data = convert(imigue_raw, overwrite=True)
+    with open(out, 'rb') as f:
+        assert len(pickle.load(f)['annotations']) == data['num_samples'] == 2
+
+
+def test_cli_refuses_an_existing_pickle_unless_overwrite(imigue_raw):
+    spec = importlib.util.spec_from_file_location(
+        'convert_imigue', ROOT / 'tools/data/imigue/convert_imigue.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = imigue_raw['out']
+    out.parent.mkdir()
+    out.write_bytes(b'old')
+    argv = [
+        str(imigue_raw['labels']),
+        str(imigue_raw['pose']),
+        str(out), '--img-shape', '720', '1280', '--no-progress'
+    ]
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert str(out) in str(info.value) and '--overwrite' in str(info.value)
+    assert out.read_bytes() == b'old'
+    cli.main(argv + ['--overwrite'])
+    with open(out, 'rb') as f:
+        assert len(pickle.load(f)['annotations']) == 2

@@ -24,6 +24,7 @@ NAME = 'S001C001P001R001A001'
 # Subject 3 is an X-Sub val subject, camera 2 an X-View train camera.
 OTHER = 'S001C002P003R001A002'
 MISSING = NTU_DIR / 'NTU_RGBD_samples_with_missing_skeletons.txt'
+SCRATCH = '.mmamr_conversion'  # the converter's files in its work dir
 
 
 @pytest.fixture
@@ -185,7 +186,7 @@ def test_file_without_any_body_is_an_error_or_a_counted_skip(tmp_path):
     assert report.startswith(f'{empty}\t') and 'no body' in report
     # A clean run removes the stale report.
     (skel / f'{empty}.skeleton').unlink()
-    convert_ntu(str(skel), str(out))
+    convert_ntu(str(skel), str(out), overwrite=True)
     assert not Path(f'{out}.skipped.txt').exists()
 
 
@@ -252,19 +253,20 @@ def test_crash_while_assembling_keeps_the_old_pickle_and_the_work(
 
     monkeypatch.setattr(pickle, 'dumps', crash)
     with pytest.raises(KeyboardInterrupt):
-        convert_ntu(str(ntu[0]), str(out / 'ntu.pkl'))
+        convert_ntu(str(ntu[0]), str(out / 'ntu.pkl'), overwrite=True)
     # No temporary, the old pickle untouched, both samples in the work dir.
     assert (out / 'ntu.pkl').read_bytes() == b'old'
+    work = f'ntu.pkl.work/{SCRATCH}'
     assert tree(out) == [
-        'ntu.pkl', 'ntu.pkl.work', f'ntu.pkl.work/{NAME}.pkl',
-        f'ntu.pkl.work/{OTHER}.pkl', 'ntu.pkl.work/options.json'
+        'ntu.pkl', 'ntu.pkl.work', work, f'{work}/MMAMR_CONVERSION.json',
+        f'{work}/{NAME}.pkl', f'{work}/{OTHER}.pkl', f'{work}/options.json'
     ]
     monkeypatch.setattr(pickle, 'dumps', real_dumps)
     real_convert = ntu_converter.convert_sample
     monkeypatch.setattr(
         ntu_converter, 'convert_sample',
         lambda *a, **k: calls.append(a) or real_convert(*a, **k))
-    data = convert_ntu(str(ntu[0]), str(out / 'ntu.pkl'))
+    data = convert_ntu(str(ntu[0]), str(out / 'ntu.pkl'), overwrite=True)
     assert calls == [] and data['num_samples'] == 2  # nothing redone
     assert os.listdir(out) == ['ntu.pkl']
 
@@ -290,9 +292,10 @@ def test_interrupted_conversion_resumes_without_redoing_samples(
     with pytest.raises(KeyboardInterrupt):
         convert_ntu(str(skel), str(out))
     assert not out.exists()
-    assert tree(out.parent) == ['ntu.pkl.work'] + [
-        f'ntu.pkl.work/{n}.pkl' for n in names[:2]
-    ] + ['ntu.pkl.work/options.json']
+    work = f'ntu.pkl.work/{SCRATCH}'
+    expected = ['ntu.pkl.work', work, f'{work}/MMAMR_CONVERSION.json']
+    expected += [f'{work}/{n}.pkl' for n in names[:2]]
+    assert tree(out.parent) == expected + [f'{work}/options.json']
     calls.clear()
     monkeypatch.setattr(
         ntu_converter, 'convert_sample', lambda path, **k: calls.append(
@@ -327,7 +330,7 @@ def test_work_dir_of_other_options_is_not_reused(ntu, tmp_path):
     out = tmp_path / 'ntu.pkl'
     convert_ntu(str(ntu[0]), str(out), keep_work_dir=True)
     with pytest.raises(ValueError, match=r'other options.*max_bodies'):
-        convert_ntu(str(ntu[0]), str(out), max_bodies=3)
+        convert_ntu(str(ntu[0]), str(out), max_bodies=3, overwrite=True)
 
 
 def test_video_shorter_than_skeleton_raises(ntu, tmp_path):
@@ -381,3 +384,61 @@ def test_cli_prints_split_sizes(ntu, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert 'xsub_train: 1' in printed and 'xview_val: 1' in printed
     assert out.is_file()
+
+
+# --- Work dirs and existing pickles (issue 13): a conversion deletes only
+# what it created, and replaces a pickle only when told to. ---
+
+
+def test_work_dir_in_the_skeleton_folder_keeps_the_skeletons(ntu, tmp_path):
+    skel = ntu[0]
+    before = tree(skel)
+    data = convert_ntu(
+        str(skel), str(tmp_path / 'ntu.pkl'), work_dir=str(skel))
+    assert data['num_samples'] == 2
+    assert tree(skel) == before
+
+
+def test_work_dir_holding_the_pickle_keeps_its_other_files(ntu, tmp_path):
+    folder = tmp_path / 'out'
+    folder.mkdir()
+    (folder / 'notes.txt').write_text('mine')
+    data = convert_ntu(
+        str(ntu[0]), str(folder / 'ntu.pkl'), work_dir=str(folder))
+    assert data['num_samples'] == 2
+    assert sorted(os.listdir(folder)) == ['notes.txt', 'ntu.pkl']
+    assert (folder / 'notes.txt').read_text() == 'mine'
+
+
+def test_an_existing_pickle_is_refused_before_any_work(ntu, tmp_path,
+                                                       monkeypatch):
+    out = tmp_path / 'ntu.pkl'
+    out.write_bytes(b'old')
+    calls = []
+    monkeypatch.setattr(ntu_converter, 'convert_sample',
+                        lambda *a, **k: calls.append(a))
+    with pytest.raises(FileExistsError, match=f'{out}.*overwrite'):
+        convert_ntu(str(ntu[0]), str(out))
+    assert calls == [] and out.read_bytes() == b'old'
+    assert sorted(os.listdir(tmp_path)) == ['ntu.pkl', 'skeletons', 'videos']
+    monkeypatch.undo()
+    data = convert_ntu(str(ntu[0]), str(out), overwrite=True)
+    with open(out, 'rb') as f:
+        assert len(pickle.load(f)['annotations']) == data['num_samples'] == 2
+
+
+def test_cli_refuses_an_existing_pickle_unless_overwrite(ntu, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'convert_ntu', ROOT / 'tools/data/ntu/convert_ntu.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = tmp_path / 'ntu.pkl'
+    out.write_bytes(b'old')
+    argv = [str(ntu[0]), str(out), '--workers', '1', '--no-progress']
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    assert str(out) in str(info.value) and '--overwrite' in str(info.value)
+    assert out.read_bytes() == b'old'
+    cli.main(argv + ['--overwrite'])
+    with open(out, 'rb') as f:
+        assert len(pickle.load(f)['annotations']) == 2

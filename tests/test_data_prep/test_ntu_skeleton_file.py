@@ -182,3 +182,47 @@ def test_file_without_bodies_gives_zeros(tmp_path):
     arrays = to_keypoint_arrays(skel)
     assert skel.bodies == {} and arrays['keypoint'].shape == (2, 3, 25, 3)
     assert not arrays['keypoint'].any()
+
+
+def agcn_energy(xyz: np.ndarray) -> float:
+    """2s-AGCN's ``get_nonzero_std`` of one body, ``(T, V, 3)`` with zero
+    frames where the body is absent (an independent reference)."""
+    frames = xyz[xyz.sum(-1).sum(-1) != 0]
+    if len(frames) == 0:
+        return 0.0
+    return sum(float(frames[:, :, c].std()) for c in range(3))
+
+
+def test_bodies_are_ranked_by_pooled_std_as_2s_agcn(tmp_path):
+    # A tall body standing almost still, and a small one (e.g. crouched)
+    # that moves: the small one varies more over time, joint by joint, but
+    # the tall one spreads more over frames and joints pooled together.
+    tall, small = 21, 22
+    T = 8
+    frames = []
+    for t in range(T):
+        bodies = [(tall, pose(t, 0.01))]
+        if t not in (2, 5):  # the small body is not seen in two frames
+            compact = pose(0).mean(0) + 0.15 * (pose(0) - pose(0).mean(0))
+            bodies.append((small, compact + 0.12 * np.sin(t)))
+        frames.append(bodies)
+    skel = read_skeleton_file(write(tmp_path, skeleton_text(frames)))
+
+    dense = {}
+    for body_id, body in skel.bodies.items():
+        full = np.zeros((T, 25, 3))
+        full[body.frames] = body.xyz
+        dense[body_id] = full
+    temporal = {
+        b: float(x[skel.bodies[b].frames].var(0).sum())
+        for b, x in dense.items()
+    }
+    energy = {b: agcn_energy(x) for b, x in dense.items()}
+    # The two rules disagree on this file.
+    assert temporal[small] > temporal[tall]
+    assert energy[tall] > energy[small]
+
+    expected = sorted(energy, key=energy.get, reverse=True)
+    assert expected == [tall, small]
+    assert to_keypoint_arrays(skel)['body_ids'] == expected
+    assert to_keypoint_arrays(skel, max_bodies=1)['body_ids'] == [tall]

@@ -107,3 +107,48 @@ def test_most_confident_people_are_kept_in_order():
     np.testing.assert_array_equal(padded[:, 0, 0], [1, 0, 0])
     assert not padded[1:].any()
     assert select_persons(people[:0], 1).shape == (1, 25, 3)
+
+
+def test_every_real_frame_loads_with_confidences_in_unit_range():
+    needs_sample()
+    files = frame_files(POSE)
+    assert len(files) == 90
+    for path in files.values():
+        people = read_openpose_frame(path)
+        assert ((people[..., 2] >= 0) & (people[..., 2] <= 1)).all()
+
+
+@pytest.mark.parametrize('conf', [1.5, -0.1, 'NaN', 'Infinity'])
+def test_confidence_outside_unit_range_names_person_and_joint(tmp_path, conf):
+    values = [10.0, 20.0, 0.5] * 25
+    values[3 * 4 + 2] = '__CONF__'
+    second = json.dumps(dict(pose_keypoints_2d=values)).replace(
+        '"__CONF__"', str(conf))
+    path = write(tmp_path, f'{{"people": [{json.dumps(person())}, '
+                 f'{second}]}}')
+    with pytest.raises(ValueError) as info:
+        read_openpose_frame(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert 'person 1' in message and 'joint 4' in message
+    assert 'confidence' in message
+
+
+@pytest.mark.parametrize('axis, value', [(0, 'NaN'), (1, '-Infinity')])
+def test_non_finite_coordinate_names_person_and_joint(tmp_path, axis, value):
+    values = ['1'] * 75
+    values[3 * 7 + axis] = value
+    path = write(
+        tmp_path, '{"people": [{"pose_keypoints_2d": '
+        f'[{", ".join(values)}]}}]}}')
+    with pytest.raises(ValueError) as info:
+        read_openpose_frame(path)
+    message = str(info.value)
+    assert str(path) in message and 'non-finite' in message
+    assert 'person 0' in message and 'joint 7' in message
+
+
+def test_confidences_of_zero_and_one_are_valid(tmp_path):
+    path = write(tmp_path, dict(people=[person(conf=0.0), person(conf=1)]))
+    np.testing.assert_array_equal(
+        read_openpose_frame(path)[:, :, 2].max(1), [0, 1])

@@ -131,13 +131,19 @@ def test_an_interrupted_run_resumes_without_redoing_videos(videos, tmp_path):
     result = extract_skeletons(str(videos), str(out), resumed, MODEL)
     assert resumed.frames_seen == 103  # only the second video
     assert result['num_samples'] == 2
-    # A finished run is not redone at all (the work dir went with it, so
-    # keep it this time).
+    # Replacing the pickle redoes no video whose result was kept (the
+    # work dir went with the last run, so keep it this time).
     again = FakeEstimator()
-    extract_skeletons(str(videos), str(out), again, MODEL, keep_work_dir=True)
+    extract_skeletons(
+        str(videos),
+        str(out),
+        again,
+        MODEL,
+        keep_work_dir=True,
+        overwrite=True)
     assert again.frames_seen == 206
     rerun = FakeEstimator()
-    extract_skeletons(str(videos), str(out), rerun, MODEL)
+    extract_skeletons(str(videos), str(out), rerun, MODEL, overwrite=True)
     assert rerun.frames_seen == 0
 
 

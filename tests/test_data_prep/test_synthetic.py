@@ -1,6 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """The synthetic dataset: real NTU format, deterministic, learnable."""
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -109,22 +110,103 @@ def test_classes_are_separable_by_nearest_centroid(dataset):
     assert accuracy >= 0.8  # chance is 0.1
 
 
+def file_bytes(out: Path) -> dict:
+    """Relative path -> bytes of every file under ``out``."""
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob('*')) if p.is_file()
+    }
+
+
 def test_rerun_skips_complete_files_and_cleans_temporaries(tmp_path):
     generate_synthetic(str(tmp_path), **SMALL)
     skel_dir, video_dir = tmp_path / SKELETON_DIR, tmp_path / VIDEO_DIR
     video = sorted(video_dir.iterdir())[0]
     original = video.read_bytes()
     video.unlink()
-    kept = sorted(skel_dir.iterdir())[0]
-    os.utime(kept, (0, 0))
+    complete = sorted(skel_dir.iterdir())[1]  # another sample's
+    os.utime(complete, (0, 0))
     (skel_dir / '.S001C001P001R001A001.tmp-dead.skeleton').write_text('x')
     generate_synthetic(str(tmp_path), **SMALL)
     assert video.read_bytes() == original  # regenerated identically
-    assert kept.stat().st_mtime == 0  # not rewritten
+    assert complete.stat().st_mtime == 0  # not rewritten
     assert not list(skel_dir.glob('.*'))
 
 
-def test_interrupted_render_leaves_no_partial_video(tmp_path, monkeypatch):
+def test_options_are_recorded_with_the_data(tmp_path):
+    generate_synthetic(str(tmp_path), seed=3, size=(48, 80), **SMALL)
+    options = json.loads((tmp_path / synthetic.OPTIONS_FILE).read_text())
+    assert {
+        k: v
+        for k, v in options.items() if k != 'generator_version'
+    } == dict(
+        seed=3,
+        num_classes=2,
+        num_per_class=3,
+        size=[48, 80],
+        frame_range=[20, 30])
+
+
+@pytest.mark.parametrize(
+    'changed', [
+        dict(seed=1),
+        dict(num_classes=3),
+        dict(num_per_class=4),
+        dict(size=(48, 64)),
+        dict(frame_range=(20, 31)),
+    ],
+    ids=['seed', 'num_classes', 'num_per_class', 'size', 'frame_range'])
+def test_other_options_in_a_used_folder_are_refused(tmp_path, changed):
+    generate_synthetic(str(tmp_path), **SMALL)
+    before = file_bytes(tmp_path)
+    with pytest.raises(FileExistsError) as info:
+        generate_synthetic(str(tmp_path), **{**SMALL, **changed})
+    message = str(info.value)
+    (option, ) = changed
+    assert str(tmp_path) in message and option in message
+    assert file_bytes(tmp_path) == before  # label_map.txt too
+
+
+def test_folder_with_data_but_no_options_is_refused(tmp_path):
+    (tmp_path / SKELETON_DIR).mkdir()
+    (tmp_path / SKELETON_DIR /
+     'S001C001P001R001A001.skeleton').write_text('old')
+    with pytest.raises(FileExistsError, match=str(tmp_path)):
+        generate_synthetic(str(tmp_path), **SMALL)
+    assert not (tmp_path / VIDEO_DIR).exists()
+    assert not (tmp_path / synthetic.OPTIONS_FILE).exists()
+
+
+def test_empty_folder_is_used(tmp_path):
+    (tmp_path / SKELETON_DIR).mkdir()
+    (tmp_path / VIDEO_DIR).mkdir()
+    assert len(generate_synthetic(str(tmp_path), **SMALL)) == 6
+
+
+@pytest.mark.parametrize(
+    'bad, message', [
+        (dict(num_per_class=0), 'num_per_class'),
+        (dict(num_per_class=-2), 'num_per_class'),
+        (dict(num_classes=0), 'num_classes'),
+        (dict(seed=-1), 'seed'),
+        (dict(frame_range=(30, 20)), 'frame_range'),
+        (dict(frame_range=(0, 5)), 'frame_range'),
+        (dict(size=(8, 8)), 'size'),
+        (dict(size=(63, 64)), 'even'),
+        (dict(size=(64, 64, 3)), 'size'),
+    ],
+    ids=[
+        'no-samples', 'negative-samples', 'no-classes', 'negative-seed',
+        'min-over-max', 'no-frames', 'tiny', 'odd', 'three-sides'
+    ])
+def test_unrenderable_options_raise_before_writing(tmp_path, bad, message):
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match=message):
+        generate_synthetic(str(out), **{**SMALL, **bad})
+    assert not out.exists()
+
+
+def test_interrupted_render_leaves_no_partial_sample(tmp_path, monkeypatch):
     real_render = synthetic.render_video
 
     def crash(path, *args):
@@ -134,10 +216,36 @@ def test_interrupted_render_leaves_no_partial_video(tmp_path, monkeypatch):
     monkeypatch.setattr(synthetic, 'render_video', crash)
     with pytest.raises(KeyboardInterrupt):
         generate_synthetic(str(tmp_path), **SMALL)
+    # No skeleton without its video: the converter would list the sample.
     assert os.listdir(tmp_path / VIDEO_DIR) == []
-    # The skeleton written before the crash is complete and parseable.
-    (skel, ) = (tmp_path / SKELETON_DIR).iterdir()
-    assert read_skeleton_file(skel).num_frames >= 20
+    assert os.listdir(tmp_path / SKELETON_DIR) == []
+
+
+def test_interrupted_skeleton_write_resumes_identically(tmp_path, monkeypatch):
+    reference = tmp_path / 'reference'
+    generate_synthetic(str(reference), **SMALL)
+
+    def crash(*args):
+        raise KeyboardInterrupt
+
+    out = tmp_path / 'out'
+    monkeypatch.setattr(synthetic, 'skeleton_text', crash)
+    with pytest.raises(KeyboardInterrupt):
+        generate_synthetic(str(out), **SMALL)
+    assert os.listdir(out / SKELETON_DIR) == []
+    monkeypatch.undo()
+    generate_synthetic(str(out), **SMALL)
+    assert file_bytes(out) == file_bytes(reference)
+
+
+def test_orphan_skeleton_of_an_older_run_is_regenerated(tmp_path):
+    generate_synthetic(str(tmp_path), **SMALL)
+    expected = file_bytes(tmp_path)
+    name = 'S001C002P002R001A002'
+    (tmp_path / VIDEO_DIR / f'{name}_rgb.avi').unlink()
+    skeleton_path(tmp_path, name).write_text('1\r\n0\r\n')  # cut short
+    generate_synthetic(str(tmp_path), **SMALL)
+    assert file_bytes(tmp_path) == expected
 
 
 def test_cli_generates(tmp_path, capsys):
@@ -152,3 +260,21 @@ def test_cli_generates(tmp_path, capsys):
     ])
     assert '4 samples' in capsys.readouterr().out
     assert len(list((tmp_path / VIDEO_DIR).glob('*_rgb.avi'))) == 4
+
+
+def test_cli_reports_refusals_without_a_traceback(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location(
+        'generate_synthetic',
+        ROOT / 'tools/data/synthetic/generate_synthetic.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    with pytest.raises(SystemExit) as info:
+        cli.main([str(tmp_path / 'a'), '--num-per-class', '0'])
+    assert 'num_per_class' in str(info.value.code)
+    generate_synthetic(str(tmp_path / 'b'), **SMALL)
+    with pytest.raises(SystemExit) as info:
+        cli.main([
+            str(tmp_path / 'b'), '--num-classes', '2', '--num-per-class', '3',
+            '--frames', '20', '30', '--seed', '5', '--no-progress'
+        ])
+    assert 'seed' in str(info.value.code)

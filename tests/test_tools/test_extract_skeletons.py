@@ -102,7 +102,8 @@ def test_pickle_shapes_formats_and_frame_count(extracted):
 
 def test_a_rerun_does_not_redo_finished_videos(extracted):
     before = extracted['out'].read_bytes()
-    proc = run_tool(extracted['args'], timeout=600)
+    # The pickle exists: replacing it must be asked for.
+    proc = run_tool(extracted['args'] + ['--overwrite'], timeout=600)
     assert '1 videos (0 extracted now)' in proc.stdout + proc.stderr
     assert extracted['out'].read_bytes() == before
 

@@ -200,3 +200,52 @@ def test_curves_of_several_runs_are_overlaid(tmp_path):
     (tmp_path / 'robustness.json').write_text(json.dumps({}))
     with pytest.raises(FileNotFoundError, match='no eps_sweep.json'):
         tool.main([str(tmp_path), '--out', str(prefix)])
+
+
+def test_earlier_tables_are_replaced_only_with_overwrite(
+        table2_runs, tmp_path):
+    tool = load_tool('robustness_table')
+    prefix = tmp_path / 't'
+    args = table2_runs[:2] + ['--attack', 'PGD20', '--out', str(prefix)]
+    tool.main(args)
+    # One file of the three is enough to refuse, and none is touched.
+    for ext in ('md', 'png'):
+        (tmp_path / f't.{ext}').unlink()
+    (tmp_path / 't.csv').write_text('earlier table')
+    with pytest.raises(FileExistsError, match=f'{prefix}.csv.*--overwrite'):
+        tool.main(args)
+    assert sorted(p.name for p in tmp_path.glob('t.*')) == ['t.csv']
+    assert (tmp_path / 't.csv').read_text() == 'earlier table'
+    files = tool.main(args + ['--overwrite'])
+    assert (tmp_path / 't.csv').read_text().startswith('model,')
+    assert all(tmp_path.joinpath(f).is_file() for f in files)
+
+
+def test_command_line_refuses_earlier_tables(table2_runs, tmp_path):
+    (tmp_path / 'cli.md').write_text('earlier table')
+    args = [
+        'tools/analysis/robustness_table.py', *table2_runs[:2], '--attack',
+        'PGD20', '--out', tmp_path / 'cli'
+    ]
+    proc = run_tool(args, check=False)
+    assert proc.returncode != 0
+    assert f'{tmp_path / "cli.md"} already exists' in proc.stderr
+    assert (tmp_path / 'cli.md').read_text() == 'earlier table'
+
+
+def test_earlier_curves_are_replaced_only_with_overwrite(tmp_path):
+    tool = load_tool('robustness_curve')
+    write_sweep(tmp_path / 'none', 'none', 88., 10.)
+    prefix = tmp_path / 'fig2'
+    args = [str(tmp_path / 'none'), '--out', str(prefix)]
+    tool.main(args)
+    (tmp_path / 'fig2.csv').unlink()
+    (tmp_path / 'fig2.png').write_bytes(b'earlier plot')
+    with pytest.raises(FileExistsError, match=f'{prefix}.png.*--overwrite'):
+        tool.main(args)
+    assert sorted(p.name for p in tmp_path.glob('fig2.*')) == ['fig2.png']
+    assert (tmp_path / 'fig2.png').read_bytes() == b'earlier plot'
+    tool.main(args + ['--overwrite'])
+    with open(f'{prefix}.png', 'rb') as f:
+        assert f.read(8) == PNG
+    assert (tmp_path / 'fig2.csv').is_file()

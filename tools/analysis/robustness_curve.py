@@ -11,11 +11,13 @@ writes (or its work dir), optionally named ``NAME=PATH``::
 writes ``fig2_pgd20.png`` (one panel per attack and target ✗R / ✗S /
 ✗RS, one line per run, its clean accuracy as a dotted line of the same
 colour) and ``fig2_pgd20.csv`` (``run, attack, target, eps, accuracy``),
-atomically.
+atomically. If either exists, the tool stops before writing anything
+unless ``--overwrite`` is given.
 """
 import argparse
 import csv
 import io
+import os
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
@@ -52,7 +54,22 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out',
         required=True,
         help='output prefix: writes PREFIX.png and PREFIX.csv')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace those files if they exist (default: refuse)')
     return parser.parse_args(argv)
+
+
+def refuse_overwrite(files: Sequence[str], overwrite: bool) -> None:
+    """Fail if one of ``files`` exists, unless ``overwrite``: an earlier
+    figure is replaced only on request."""
+    existing = [f for f in files if os.path.lexists(f)]
+    if existing and not overwrite:
+        one = len(existing) == 1
+        raise FileExistsError(
+            f'{", ".join(existing)} already exist{"s" if one else ""}; pass '
+            f'--overwrite to replace {"it" if one else "them"}')
 
 
 def panels(runs: Sequence[Run], attacks: Optional[Sequence[str]],
@@ -145,7 +162,10 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     args = parse_args(argv)
     runs = load_named_runs(args.runs, 'eps_sweep.json', load_curves)
     attacks, targets = panels(runs, args.attacks, args.targets, args.k)
+    # Checked once the runs are read (their errors come first) and before
+    # anything is written.
     files = [f'{args.out}.png', f'{args.out}.csv']
+    refuse_overwrite(files, args.overwrite)
     plot(runs, attacks, targets, args.k, files[0])
     write_text_atomic(csv_text(runs, attacks, targets, args.k), files[1])
     print_log(f'Written: {", ".join(files)}', 'current')

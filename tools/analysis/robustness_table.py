@@ -14,13 +14,15 @@ against the chosen baseline row (the first by default, the paper's
 
 writes ``table2_pgd20.md`` (Markdown), ``.csv`` (the numbers, empty
 where a column was not evaluated) and ``.png`` (grouped bars of the
-accuracies, RI beside them), each atomically.
+accuracies, RI beside them), each atomically. If any of them exists, the
+tool stops before writing anything unless ``--overwrite`` is given.
 """
 import argparse
 import copy
 import csv
 import io
 import logging
+import os
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
@@ -58,8 +60,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--out',
         required=True,
         help='output prefix: writes PREFIX.md, PREFIX.csv and PREFIX.png')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace those files if they exist (default: refuse)')
     parser.add_argument('--title', help='title of the table and the plot')
     return parser.parse_args(argv)
+
+
+def refuse_overwrite(files: Sequence[str], overwrite: bool) -> None:
+    """Fail if one of ``files`` exists, unless ``overwrite``: an earlier
+    table is replaced only on request."""
+    existing = [f for f in files if os.path.lexists(f)]
+    if existing and not overwrite:
+        one = len(existing) == 1
+        raise FileExistsError(
+            f'{", ".join(existing)} already exist{"s" if one else ""}; pass '
+            f'--overwrite to replace {"it" if one else "them"}')
 
 
 def with_baseline(rows: Sequence[Row], attack: str, k: str,
@@ -173,10 +190,13 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     rows, notes = with_baseline(
         load_named_runs(args.runs, 'robustness.json', load_results),
         args.attack, args.k, args.baseline)
+    # Checked once the runs are read (their errors come first) and before
+    # anything is written.
+    files = [f'{args.out}.{ext}' for ext in ('md', 'csv', 'png')]
+    refuse_overwrite(files, args.overwrite)
     baseline = args.baseline or rows[0][0]
     for note in notes:
         print_log(note, logger='current', level=logging.WARNING)
-    files = [f'{args.out}.{ext}' for ext in ('md', 'csv', 'png')]
     markdown = markdown_text(rows, args.attack, args.k, baseline, notes,
                              args.title)
     write_text_atomic(markdown, files[0])

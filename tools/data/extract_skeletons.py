@@ -23,6 +23,7 @@ import os
 import sys
 import time
 
+from mmamr.data_prep.conversion import refuse_overwrite
 from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
                                             run_kwargs)
 from mmamr.data_prep.person_pose_estimator import (DEFAULT_DET_CONFIG,
@@ -106,6 +107,10 @@ def main(argv=None):
         sys.exit(f'error: a split is given twice in --split {names}')
     if not os.path.isdir(args.video_dir):  # before the models load
         sys.exit(f'error: {args.video_dir}: video folder not found')
+    try:
+        refuse_overwrite(args.out_file, args.overwrite)  # ditto
+    except FileExistsError as e:
+        sys.exit(f'error: {e}')
     model_options = dict(
         det_config=args.det_config,
         det_checkpoint=args.det_checkpoint,

@@ -3,7 +3,7 @@
 parallel jobs, streaming pickle assembly, video re-encoding."""
 from mmamr.common.atomic_io import (atomic_output, dump_pickle_atomic,
                                     remove_temporaries)
-from .output_dirs import prepare_output_dirs
+from .output_dirs import prepare_output_dirs, refuse_overwrite
 from .progress import with_progress
 from .resumable import JobOutput, ResumableRun, write_skip_report
 from .streaming_pickle import dump_annotation_pickle
@@ -12,8 +12,8 @@ from .video import (VideoSink, read_video_info, resize_video, resized_shape,
 
 __all__ = [
     'atomic_output', 'dump_pickle_atomic', 'prepare_output_dirs',
-    'remove_temporaries', 'with_progress', 'JobOutput', 'ResumableRun',
-    'write_skip_report', 'dump_annotation_pickle', 'VideoSink',
+    'refuse_overwrite', 'remove_temporaries', 'with_progress', 'JobOutput',
+    'ResumableRun', 'write_skip_report', 'dump_annotation_pickle', 'VideoSink',
     'read_video_info', 'resize_video', 'resized_shape', 'scale_factor',
     'single_threaded_cv2'
 ]

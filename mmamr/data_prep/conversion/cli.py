@@ -8,7 +8,7 @@ def add_run_arguments(parser: argparse.ArgumentParser,
                       job: str,
                       workers: bool = True) -> None:
     """Add ``--workers``, ``--work-dir``, ``--keep-work-dir``,
-    ``--skip-invalid`` and ``--no-progress``.
+    ``--overwrite``, ``--skip-invalid`` and ``--no-progress``.
 
     Args:
         parser (ArgumentParser): The script's parser.
@@ -25,11 +25,18 @@ def add_run_arguments(parser: argparse.ArgumentParser,
             help=f'parallel processes, one {job} each (default: min(8, '
             'CPUs))')
     parser.add_argument(
-        '--work-dir', help='per-job results (default: <out_file>.work)')
+        '--work-dir',
+        help='folder of the per-job results, kept in its sub-folder '
+        '.mmamr_conversion; only what the conversion wrote is deleted '
+        '(default: <out_file>.work)')
     parser.add_argument(
         '--keep-work-dir',
         action='store_true',
-        help='keep the work dir after success')
+        help='keep the per-job results after success')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace out_file if it exists (default: refuse)')
     parser.add_argument(
         '--skip-invalid',
         action='store_true',
@@ -45,6 +52,7 @@ def run_kwargs(args: argparse.Namespace) -> dict:
         progress=not args.no_progress,
         work_dir=args.work_dir,
         keep_work_dir=args.keep_work_dir,
+        overwrite=args.overwrite,
         skip_invalid=args.skip_invalid,
         return_annotations=False)
     if hasattr(args, 'workers'):

@@ -48,6 +48,40 @@ def read_video_info(path: str) -> Tuple[int, int, int]:
     return count, height, width
 
 
+def count_stored_frames(path: str, limit: int) -> int:
+    """Frames the file really holds, counted up to ``limit``.
+
+    The header's count (:func:`read_video_info`) is written first, so a
+    file cut short (a copy or download interrupted mid-write) still
+    promises every frame. This reads the compressed frames themselves
+    without decoding them (OpenCV's raw stream mode): on the real NTU
+    sample it costs about as much as opening the file (12-19 ms for 103
+    frames of 1080p), whereas seeking to the last frame decodes every
+    frame from the previous keyframe, here the first (0.6 s). On cut
+    copies of that sample it gave the count a full decode gives.
+
+    Args:
+        path (str): The video.
+        limit (int): Stop counting there (the frames actually needed).
+
+    Returns:
+        int: ``min(stored frames, limit)``.
+    """
+    cap = cv2.VideoCapture(path)
+    try:
+        if not cap.isOpened():
+            raise ValueError(f'{path}: cannot open video')
+        # Without raw mode (a backend other than FFmpeg) grab() decodes:
+        # slower, equally exact.
+        cap.set(cv2.CAP_PROP_FORMAT, -1)
+        count = 0
+        while count < limit and cap.grab():
+            count += 1
+    finally:
+        cap.release()
+    return count
+
+
 def resized_shape(shape: Shape, short_side: Optional[int]) -> Shape:
     """``(h, w)`` after scaling the short side of ``shape`` to
     ``short_side`` (both even, as ffmpeg's ``scale=-2``); ``None`` keeps

@@ -57,9 +57,21 @@ class BodyTrack:
     tracking: np.ndarray
 
     @property
-    def motion(self) -> float:
-        """Activity: xyz variance over time, summed over joints and axes."""
-        return float(self.xyz.var(axis=0).sum())
+    def energy(self) -> float:
+        """Activity, as 2s-AGCN and mmaction2 rank NTU bodies.
+
+        Their ``get_nonzero_std``: over the frames where the body's
+        coordinates are not all zero, the standard deviation of x pooled
+        over frames and joints, plus that of y, plus that of z (0 without
+        such frames). Pooling joints with frames makes a body's extent
+        count as well as its motion, so a real person outranks Kinect's
+        small spurious bodies even while standing still.
+        """
+        xyz = self.xyz.astype(np.float64)
+        xyz = xyz[xyz.sum(axis=(1, 2)) != 0]
+        if not len(xyz):
+            return 0.0
+        return float(xyz.reshape(-1, 3).std(axis=0).sum())
 
 
 @dataclass
@@ -246,11 +258,16 @@ def to_keypoint_arrays(skeleton: SkeletonFile,
                        max_bodies: int = 2) -> Dict[str, np.ndarray]:
     """Reduce a parsed file to mmaction2's fixed-size skeleton arrays.
 
-    The ``max_bodies`` most active bodies are kept (largest xyz variance
-    over time summed over joints and axes, as the usual NTU converters
-    do), most active first; the same rule serves one- and two-person
-    actions, since Kinect often reports spurious extra bodies. Slots of
-    bodies absent in a frame, and frames without bodies, are zeros.
+    The ``max_bodies`` most active bodies are kept, most active first,
+    ranked by :attr:`BodyTrack.energy`: ``std(x) + std(y) + std(z)``, each
+    pooled over the body's non-zero frames and its joints, as 2s-AGCN's
+    ``data_gen/ntu_gendata.py`` (``get_nonzero_std``) and mmaction2's
+    ``tools/data/skeleton/gen_ntu_rgbd_raw.py`` do, so that the two
+    bodies kept match theirs (they number bodies by their position in
+    each frame; here a body is one bodyID). The same rule serves one- and
+    two-person actions, since Kinect often reports spurious extra bodies.
+    Equal energies keep the order of first appearance. Slots of bodies
+    absent in a frame, and frames without bodies, are zeros.
 
     Args:
         skeleton (SkeletonFile): Output of :func:`read_skeleton_file`.
@@ -263,12 +280,14 @@ def to_keypoint_arrays(skeleton: SkeletonFile,
         present in that frame, else 0) and ``body_ids`` (list of the kept
         bodyIDs, slot order).
     """
+    if max_bodies < 1:
+        raise ValueError(f'max_bodies must be at least 1, got {max_bodies}')
     T = skeleton.num_frames
     keypoint = np.zeros((max_bodies, T, NUM_JOINTS, 3), np.float32)
     keypoint_2d = np.zeros((max_bodies, T, NUM_JOINTS, 2), np.float32)
     score = np.zeros((max_bodies, T, NUM_JOINTS), np.float32)
     # sorted() is stable: equally active bodies keep first-appearance order.
-    ranked = sorted(skeleton.bodies.values(), key=lambda b: -b.motion)
+    ranked = sorted(skeleton.bodies.values(), key=lambda b: -b.energy)
     kept = ranked[:max_bodies]
     for m, body in enumerate(kept):
         keypoint[m, body.frames] = body.xyz

@@ -76,7 +76,9 @@ def main(argv=None):
             pose_dir_template=args.pose_dir_template,
             video_template=args.video_template,
             **run_kwargs(args))
-    except ValueError as e:  # malformed input: the message names the file
+    # Malformed input, or an existing out_file without --overwrite: the
+    # message names the file.
+    except (ValueError, FileExistsError) as e:
         sys.exit(f'error: {e}')
     print_summary(result, args.out_file, time.time() - start)
 

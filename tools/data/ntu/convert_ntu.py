@@ -21,6 +21,14 @@ from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
 from mmamr.data_prep.ntu_converter import convert_ntu
 
 
+def body_count(text: str) -> int:
+    """``--max-bodies``: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='NTU RGB+D .skeleton files -> annotation pickle')
@@ -40,7 +48,10 @@ def parse_args(argv=None):
         '--missing-list',
         help='samples to skip (NTU_RGBD_samples_with_missing_skeletons.txt)')
     parser.add_argument(
-        '--max-bodies', type=int, default=2, help='body slots M (default 2)')
+        '--max-bodies',
+        type=body_count,
+        default=2,
+        help='body slots M (default 2)')
     parser.add_argument(
         '--no-keypoint-2d',
         action='store_true',
@@ -63,7 +74,9 @@ def main(argv=None):
             short_side=args.short_side,
             with_keypoint_2d=not args.no_keypoint_2d,
             **run_kwargs(args))
-    except ValueError as e:  # malformed input: the message names the file
+    # Malformed input, or an existing out_file without --overwrite: the
+    # message names the file.
+    except (ValueError, FileExistsError) as e:
         sys.exit(f'error: {e}')
     print_summary(result, args.out_file, time.time() - start)
 

@@ -7,9 +7,14 @@ Example (then convert it exactly like NTU)::
     python tools/data/ntu/convert_ntu.py data/synthetic/nturgb+d_skeletons \
         data/synthetic/synthetic_3d_rgb.pkl \
         --video-dir data/synthetic/nturgb+d_rgb
+
+Re-running with the same options resumes an interrupted generation; a
+folder made with other options (recorded in ``synthetic_options.json``) is
+refused.
 """
 import argparse
 import os
+import sys
 import time
 
 from mmamr.data_prep.synthetic import (CLASS_NAMES, SKELETON_DIR, VIDEO_DIR,
@@ -56,15 +61,18 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    names = generate_synthetic(
-        args.out_dir,
-        seed=args.seed,
-        num_classes=args.num_classes,
-        num_per_class=args.num_per_class,
-        size=tuple(args.size),
-        frame_range=tuple(args.frames),
-        workers=args.workers,
-        progress=not args.no_progress)
+    try:
+        names = generate_synthetic(
+            args.out_dir,
+            seed=args.seed,
+            num_classes=args.num_classes,
+            num_per_class=args.num_per_class,
+            size=tuple(args.size),
+            frame_range=tuple(args.frames),
+            workers=args.workers,
+            progress=not args.no_progress)
+    except (ValueError, FileExistsError) as e:
+        sys.exit(f'error: {e}')
     print(f'{len(names)} samples in {args.out_dir} '
           f'({SKELETON_DIR}/, {VIDEO_DIR}/, label_map.txt) '
           f'in {time.time() - start:.1f} s')

@@ -1,0 +1,37 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""The quickstart's data step (``tools/quickstart.py``) on a rerun: a
+finished conversion is skipped, neither redone nor refused as an
+overwrite; a pickle of other samples is replaced."""
+import importlib.util
+
+import mmengine
+from conftest import ROOT
+
+
+def load_quickstart():
+    spec = importlib.util.spec_from_file_location(
+        'quickstart', ROOT / 'tools' / 'quickstart.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_finished_conversion_is_skipped_an_outdated_one_redone(
+        tmp_path, monkeypatch):
+    quickstart = load_quickstart()
+    real, calls = quickstart.convert_ntu, []
+    monkeypatch.setattr(quickstart, 'convert_ntu',
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    root = str(tmp_path / 'data')
+    ann_file = quickstart.prepare_data(root, 0, 1, num_per_class=1)
+    assert len(calls) == 1
+    assert len(mmengine.load(ann_file)['annotations']) == 10
+    assert quickstart.prepare_data(root, 0, 1, num_per_class=1) == ann_file
+    assert len(calls) == 1  # finished: not converted again
+    # A pickle of other samples than the raw folder's (an older dataset's)
+    # is outdated and replaced.
+    data = mmengine.load(ann_file)
+    mmengine.dump(dict(data, annotations=data['annotations'][:3]), ann_file)
+    quickstart.prepare_data(root, 0, 1, num_per_class=1)
+    assert len(calls) == 2
+    assert len(mmengine.load(ann_file)['annotations']) == 10
