@@ -95,7 +95,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--config',
         default=osp.join(ROOT, 'configs', 'amr_i3d_hcn_synthetic.py'),
         help='config with model.amr.input_shapes and an adversarial '
-        'train_cfg (its attack is used)')
+        'model.train_cfg (its attack is used)')
     parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument(
         '--rounds',
@@ -156,13 +156,14 @@ def setup(args):
             ActionDataSample().set_gt_label(i % num_classes)
             for i in range(args.batch_size)
         ])
-    attack = {k: v for k, v in cfg.train_cfg.attack.items() if k != 'type'}
+    objective = cfg.model.train_cfg
+    attack = {k: v for k, v in objective.attack.items() if k != 'type'}
     if args.steps is not None:
         attack['steps'] = args.steps
-    if cfg.train_cfg.attack.type != 'PGD':
+    if objective.attack.type != 'PGD':
         raise ValueError('The benchmark compares PGD implementations; the '
-                         f'config attacks with {cfg.train_cfg.attack.type}.')
-    lam = cfg.train_cfg.get('lam', 1.0)
+                         f'config attacks with {objective.attack.type}.')
+    lam = objective.get('lam', 1.0)
     objectives = dict(
         standard=AdversarialTraining('standard'),
         amr=AdversarialTraining('amr', PGD(**attack), lam),

@@ -10,6 +10,6 @@ model = dict(
         init='ones',
         # One clip as the pipelines produce it; sizes the AMR weights
         # (DESIGN.md D2): RGB (3, T, H, W), skeleton (M, T, V, C).
-        input_shapes=dict(rgb=(3, 32, 224, 224), skeleton=(2, 32, 25, 3))))
-train_cfg = dict(mode='amr', lam=1.0)
+        input_shapes=dict(rgb=(3, 32, 224, 224), skeleton=(2, 32, 25, 3))),
+    train_cfg=dict(mode='amr', lam=1.0))
 custom_hooks = [dict(type='AMRWeightsHook')]

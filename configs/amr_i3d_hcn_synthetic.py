@@ -6,6 +6,6 @@ model = dict(
     amr=dict(
         num_modules=3,
         init='ones',
-        input_shapes=dict(rgb=(3, 8, 32, 32), skeleton=(2, 32, 25, 3))))
-train_cfg = dict(mode='amr', lam=1.0)
+        input_shapes=dict(rgb=(3, 8, 32, 32), skeleton=(2, 32, 25, 3))),
+    train_cfg=dict(mode='amr', lam=1.0))
 custom_hooks = [dict(type='AMRWeightsHook')]

@@ -2,4 +2,4 @@
 # ran on iMiGUE; these are the NTU counterparts).
 _base_ = ['amr_1_i3d_hcn_ntu.py']
 
-train_cfg = dict(lam=1)
+model = dict(train_cfg=dict(lam=1))

@@ -3,4 +3,4 @@
 # examples only; the undefended model's architecture and schedule.
 _base_ = ['../i3d_hcn_ntu.py', '../_base_/adversarial/pgd10_train.py']
 
-train_cfg = {{_base_.adversarial_train_cfg}}
+model = dict(train_cfg={{_base_.adversarial_train_cfg}})

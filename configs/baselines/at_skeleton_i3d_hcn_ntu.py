@@ -2,4 +2,4 @@
 # training, PGD-10 on the skeleton only (RGB stays clean).
 _base_ = ['at_both_i3d_hcn_ntu.py']
 
-train_cfg = dict(attack=dict(targets='skeleton'))
+model = dict(train_cfg=dict(attack=dict(targets='skeleton')))

@@ -1,7 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Base class of the multimodal L∞ attacks."""
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, Mapping, Optional
+from typing import Callable, Dict, Iterator, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -11,6 +11,8 @@ from .attacked_forward import AttackedForward
 from .budget import check_budget, check_inside
 
 Inputs = Dict[str, torch.Tensor]
+# One generator for the whole batch, or one per sample (see uniform_like).
+Generators = Union[torch.Generator, Sequence[torch.Generator]]
 DEFAULT_EPS = 8 / 255
 MODEL_MODES = ('eval', 'train')
 
@@ -32,6 +34,35 @@ def model_mode(model: Callable, mode: str) -> Iterator[None]:
             module.training = flag
 
 
+def uniform_like(x: torch.Tensor,
+                 generator: Optional[Generators]) -> torch.Tensor:
+    """Uniform noise in [0, 1) shaped like ``x``, with its dtype and device.
+
+    Args:
+        x (torch.Tensor): ``[N, ...]``.
+        generator (torch.Generator or sequence, optional): None draws from
+            the global RNG of ``x``'s device; one generator draws the
+            whole batch; a sequence of ``N`` generators draws sample
+            ``i``'s noise ``[1, ...]`` from generator ``i``, so that a
+            sample's draw does not depend on the batch it is in. Noise is
+            drawn on the generator's device and moved to ``x``'s.
+
+    Returns:
+        torch.Tensor: Like ``x``.
+    """
+    if generator is None or isinstance(generator, torch.Generator):
+        device = x.device if generator is None else generator.device
+        noise = torch.rand(
+            x.shape, generator=generator, dtype=x.dtype, device=device)
+        return noise.to(x.device)
+    return torch.cat([
+        torch.rand((1, *x.shape[1:]),
+                   generator=g,
+                   dtype=x.dtype,
+                   device=g.device).to(x.device) for g in generator
+    ])
+
+
 class Attack:
     """Base class of mmamr's attacks on RGB-skeleton models.
 
@@ -47,6 +78,11 @@ class Attack:
 
     The model's parameters get no gradients: subclasses differentiate with
     ``torch.autograd.grad`` with respect to the inputs only.
+
+    Random starts come from the call's ``generator``: one
+    ``torch.Generator`` for the batch, or one per sample, so that each
+    sample's start is the same in any batch (the robust test loop seeds
+    one per sample from the sample's identity).
 
     Args:
         eps (dict, optional): L∞ budget per modality, in the units of
@@ -87,7 +123,7 @@ class Attack:
 
     def perturb(self, forward: AttackedForward, clean: Inputs,
                 labels: torch.Tensor,
-                generator: Optional[torch.Generator]) -> Inputs:
+                generator: Optional[Generators]) -> Inputs:
         """Compute the adversarial attacked modalities.
 
         Args:
@@ -96,7 +132,9 @@ class Attack:
             clean (dict): The clean attacked modalities (detached).
             labels (torch.Tensor): ``[N]``, the true labels, or the target
                 labels when :attr:`targeted`.
-            generator (torch.Generator, optional): For random starts.
+            generator (torch.Generator or sequence, optional): For random
+                starts: one for the batch or one per sample (draw with
+                :func:`uniform_like`).
 
         Returns:
             dict: The adversarial attacked modalities.
@@ -108,7 +146,7 @@ class Attack:
                  inputs: Inputs,
                  labels: torch.Tensor,
                  target_labels: Optional[torch.Tensor] = None,
-                 generator: Optional[torch.Generator] = None) -> Inputs:
+                 generator: Optional[Generators] = None) -> Inputs:
         """Attack a batch.
 
         Args:
@@ -122,8 +160,13 @@ class Attack:
             labels (torch.Tensor): True labels, LongTensor ``[N]``.
             target_labels (torch.Tensor, optional): ``[N]``; required
                 when :attr:`targeted`, refused otherwise.
-            generator (torch.Generator, optional): Random-number generator
-                of the random start, for reproducible attacks.
+            generator (torch.Generator or sequence, optional): Random
+                numbers of the random start, for reproducible attacks: one
+                generator for the batch, or a sequence of ``N``, sample
+                ``i``'s start drawn from generator ``i`` (then a sample's
+                start does not depend on its batch: attacking it alone
+                with its generator gives the same start). None: the
+                global RNG.
 
         Returns:
             dict: A new dict with the keys of ``inputs``, detached; the
@@ -132,6 +175,7 @@ class Attack:
         """
         model = unwrap_model(model)
         clean = self._check_call(model, inputs, labels, target_labels)
+        check_generators(generator, labels.shape[0], type(self).__name__)
         goal = target_labels if self.targeted else labels
         with torch.enable_grad(), model_mode(model, self.model_mode):
             forward = AttackedForward(model, inputs, self.modalities,
@@ -204,3 +248,19 @@ class Attack:
         args = ', '.join(f'{k}={v!r}' for k, v in vars(self).items()
                          if k != 'modalities')
         return f'{type(self).__name__}({args})'
+
+
+def check_generators(generator: object, num: int, name: str) -> None:
+    """Raise unless ``generator`` is None, a ``torch.Generator`` or a
+    sequence of ``num`` of them."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return
+    if (isinstance(generator,
+                   (str, bytes)) or not isinstance(generator, Sequence)
+            or not all(isinstance(g, torch.Generator) for g in generator)):
+        raise TypeError(f'{name}: generator must be a torch.Generator or a '
+                        'sequence of them (one per sample); got '
+                        f'{type(generator).__name__}.')
+    if len(generator) != num:
+        raise ValueError(f'{name}: {len(generator)} generators for a batch '
+                         f'of {num} samples.')

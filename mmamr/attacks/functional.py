@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional
 
 import torch
 
+from .base import Generators
 from .cw import CW
 from .fgsm import FGSM
 from .pgd import PGD
@@ -31,7 +32,7 @@ def pgd(model: Callable,
         inputs: Inputs,
         labels: torch.Tensor,
         target_labels: Optional[torch.Tensor] = None,
-        generator: Optional[torch.Generator] = None,
+        generator: Optional[Generators] = None,
         **kwargs) -> Inputs:
     """:class:`PGD` ``(**kwargs)(model, inputs, labels, target_labels,
     generator)``."""
@@ -42,7 +43,7 @@ def cw(model: Callable,
        inputs: Inputs,
        labels: torch.Tensor,
        target_labels: Optional[torch.Tensor] = None,
-       generator: Optional[torch.Generator] = None,
+       generator: Optional[Generators] = None,
        **kwargs) -> Inputs:
     """:class:`CW` ``(**kwargs)(model, inputs, labels, target_labels,
     generator)``."""

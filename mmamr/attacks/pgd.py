@@ -6,7 +6,7 @@ import torch
 from mmamr.common import MODALITIES
 from mmamr.registry import ATTACKS
 from .attacked_forward import AttackedForward
-from .base import Attack, Inputs
+from .base import Attack, Generators, Inputs, uniform_like
 from .budget import check_budget, project
 from .losses import ce_objective
 
@@ -29,8 +29,9 @@ class PGD(Attack):
         alpha (dict): Step size per modality.
             (Default: ``dict(rgb=2/255, skeleton=2/255)``)
         steps (int): Number of steps K. (Default: 10)
-        random_start (bool): Start from a uniform point of the ε-ball.
-            (Default: True)
+        random_start (bool): Start from a uniform point of the ε-ball,
+            drawn from the call's ``generator`` (one for the batch, or one
+            per sample). (Default: True)
         targets (str): ``'rgb'``, ``'skeleton'`` or ``'both'``.
             (Default: ``'both'``)
         targeted (bool): Descend the cross-entropy towards
@@ -76,22 +77,24 @@ class PGD(Attack):
         return ce_objective(logits, labels, self.targeted)
 
     def init_point(self, clean: Inputs,
-                   generator: Optional[torch.Generator]) -> Inputs:
-        """The clean inputs, or a uniform draw from the ε-ball."""
+                   generator: Optional[Generators]) -> Inputs:
+        """The clean inputs, or a uniform draw from the ε-ball.
+
+        The modalities are drawn in the order of ``clean``; with one
+        generator per sample, each sample's generator draws its own
+        slice of each modality in that order (see :func:`uniform_like`).
+        """
         if not self.random_start:
             return dict(clean)
         start = dict()
         for m, x in clean.items():
-            device = x.device if generator is None else generator.device
-            noise = torch.rand(
-                x.shape, generator=generator, dtype=x.dtype, device=device)
-            delta = (2 * noise.to(x.device) - 1) * self.eps[m]
+            delta = (2 * uniform_like(x, generator) - 1) * self.eps[m]
             start[m] = project(x + delta, x, self.eps[m], m)
         return start
 
     def perturb(self, forward: AttackedForward, clean: Inputs,
                 labels: torch.Tensor,
-                generator: Optional[torch.Generator]) -> Inputs:
+                generator: Optional[Generators]) -> Inputs:
         adv = self.init_point(clean, generator)
         best: Optional[Dict] = None
         for _ in range(self.steps):

@@ -2,10 +2,6 @@
 from .hooks import *  # noqa: F401,F403
 from .robust_test_loop import RobustTestLoop
 from .runner import *  # noqa: F401,F403
-from .sample_seeding import (SampleGenerators, draw_starts_per_sample,
-                             sample_generators, sample_key, sample_seed)
+from .sample_seeding import sample_generators, sample_key, sample_seed
 
-__all__ = [
-    'RobustTestLoop', 'SampleGenerators', 'draw_starts_per_sample',
-    'sample_generators', 'sample_key', 'sample_seed'
-]
+__all__ = ['RobustTestLoop', 'sample_generators', 'sample_key', 'sample_seed']

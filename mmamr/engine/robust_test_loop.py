@@ -10,17 +10,21 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmaction.registry import LOOPS
+from mmengine.dist import is_main_process
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
-from mmamr.common import TARGETS, gt_labels, unwrap_model
+from mmamr.attacks import Attack
+from mmamr.common import TARGETS, gt_labels, unwrap_model, write_text_atomic
 from mmamr.registry import ATTACKS
+from ..evaluation.robustness import (config_differences, dump_results,
+                                     load_results, markdown_report,
+                                     markdown_table)
 from ..evaluation.robustness_metric import RobustnessMetric
-from .sample_seeding import (draw_starts_per_sample, sample_generators,
-                             sample_key)
+from .sample_seeding import sample_generators, sample_key
 
 
 @LOOPS.register_module()
@@ -29,17 +33,24 @@ class RobustTestLoop(TestLoop):
 
     For every batch it predicts the clean inputs, then runs every
     configured attack against every target (✗R: ``'rgb'``, ✗S:
-    ``'skeleton'``, ✗RS: ``'both'``) and predicts the adversarial inputs;
-    a :class:`RobustnessMetric` in the test evaluator turns the
-    predictions into accuracies, Avg and RI. The attacks act on the
+    ``'skeleton'``, ✗RS: ``'both'``) and predicts the adversarial inputs,
+    recorded in each prediction as ``adv_pred_scores['<attack>/<target>']``;
+    the :class:`RobustnessMetric` of the test evaluator turns the
+    predictions into accuracies, Avg and RI. The loop then describes the
+    run in the metric's result (row name, seed, the model's modalities,
+    each attack's config) and, in the main process, logs its tables and
+    writes ``robustness.json`` (schema in
+    :mod:`mmamr.evaluation.robustness`) and ``robustness.md`` (the
+    paper's table layout) to ``out_dir``. The attacks act on the
     unwrapped model (``model.module`` under DDP) in eval mode, on the
     preprocessed inputs (RGB in [0, 1], skeleton in ``NormalizeSkeleton``
     units: DESIGN.md D5), with gradients enabled although mmengine tests
     under ``no_grad``; the data batch is never modified.
 
-    Random starts are seeded per sample (see
-    :mod:`mmamr.engine.sample_seeding`), so results do not depend on the
-    batch size, the number of processes or the order of the data.
+    Random starts are seeded per sample: every attack gets one generator
+    per sample of the batch (see :mod:`mmamr.engine.sample_seeding`), so
+    results do not depend on the batch size, the number of processes or
+    the order of the data.
 
     Config::
 
@@ -55,14 +66,16 @@ class RobustTestLoop(TestLoop):
                      alpha=dict(rgb=2/255, skeleton=2/255)),
             ],
             targets=['rgb', 'skeleton', 'both'],
-            seed=0)
+            seed=0,
+            out_dir=None,  # the work dir
+            name=None)     # the config file's name
         test_evaluator = dict(type='RobustnessMetric',
                               baseline='work_dirs/none/robustness.json')
 
     Args:
         runner (Runner): The runner.
         dataloader (DataLoader or dict): The test dataloader.
-        evaluator (Evaluator or dict or list): Must hold a
+        evaluator (Evaluator or dict or list): Must hold one
             :class:`RobustnessMetric`.
         attacks (sequence[dict]): Attack configs for ``mmamr.ATTACKS``
             without ``targets`` (the loop sets it). An optional ``name``
@@ -77,6 +90,11 @@ class RobustTestLoop(TestLoop):
         progress_interval (float): Seconds between progress lines (with
             ETA) in the log; the first and last batch are always logged.
             Defaults to 60.
+        out_dir (str, optional): Folder of ``robustness.json`` and
+            ``robustness.md``. Defaults to the runner's ``work_dir``.
+        name (str, optional): Row name of this model in the tables and
+            the JSON. Defaults to the config's file name (the runner's
+            experiment name without a config file).
     """
 
     def __init__(self,
@@ -86,7 +104,9 @@ class RobustTestLoop(TestLoop):
                  attacks: Sequence[dict],
                  targets: Sequence[str] = tuple(TARGETS),
                  seed: int = 0,
-                 progress_interval: float = 60.) -> None:
+                 progress_interval: float = 60.,
+                 out_dir: Optional[str] = None,
+                 name: Optional[str] = None) -> None:
         super().__init__(runner, dataloader, evaluator)
         self.attack_configs = parse_attacks(attacks)
         self.targets = parse_targets(targets)
@@ -94,15 +114,19 @@ class RobustTestLoop(TestLoop):
             raise TypeError(f'test_cfg.seed={seed!r} must be an int.')
         self.seed = seed
         self.progress_interval = float(progress_interval)
-        self.metrics = [
+        self.out_dir = out_dir
+        self.name = name
+        metrics = [
             m for m in self.evaluator.metrics
             if isinstance(m, RobustnessMetric)
         ]
-        if not self.metrics:
+        if len(metrics) != 1:
             raise ValueError(
                 'RobustTestLoop needs a RobustnessMetric in test_evaluator '
-                '(e.g. test_evaluator=dict(type="RobustnessMetric")); got '
+                '(e.g. test_evaluator=dict(type="RobustnessMetric")), one '
+                'only; got '
                 f'{[type(m).__name__ for m in self.evaluator.metrics]}.')
+        self.metric = metrics[0]
         # (name, target, attack); built in run(), once the model is known.
         self.combos: List[Tuple[str, str, object]] = []
         self.applied_targets: Tuple[str, ...] = self.targets
@@ -118,7 +142,6 @@ class RobustTestLoop(TestLoop):
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
         self.combos = self.build_combos(self.model)
-        self.configure_metrics()
         self.test_loss.clear()
         progress = Progress(
             len(self.dataloader), self.progress_interval, len(self.combos))
@@ -126,6 +149,10 @@ class RobustTestLoop(TestLoop):
             self.run_iter(idx, data_batch)
             progress.update(idx + 1)
         metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        # The metric's result exists where the metrics were computed: in
+        # the main process.
+        if is_main_process():
+            self.write_results(self.metric.summary)
         self.runner.call_hook('after_test_epoch', metrics=metrics)
         self.runner.call_hook('after_test')
         return metrics
@@ -151,32 +178,65 @@ class RobustTestLoop(TestLoop):
         for name, cfg in self.attack_configs.items():
             for target in targets:
                 attack = build_attack(dict(cfg, targets=target))
-                if not draw_starts_per_sample(attack) and not warned:
+                if not isinstance(attack, Attack) and not warned:
                     warned = True
                     print_log(
-                        f'{name} ({type(attack).__name__}) has no '
-                        'init_point: its randomness, if any, is not '
-                        'seeded per sample, and results may depend on '
-                        'the batching.',
+                        f'{name} ({type(attack).__name__}) is not an mmamr '
+                        'Attack: it is given one generator per sample, '
+                        'and if it draws its randomness otherwise, results '
+                        'may depend on the batching.',
                         logger='current',
                         level=logging.WARNING)
                 combos.append((name, target, attack))
         return combos
 
-    def configure_metrics(self) -> None:
-        """Tell the metrics the protocol and the default output place."""
+    @property
+    def row_name(self) -> str:
+        """``name``, else the config's file name."""
+        if self.name:
+            return self.name
         filename = getattr(self.runner.cfg, 'filename', None)
-        name = (
-            osp.splitext(osp.basename(filename))[0]
-            if filename else self.runner.experiment_name)
-        for metric in self.metrics:
-            metric.configure(
-                self.attack_configs,
-                self.applied_targets,
-                seed=self.seed,
-                modalities=getattr(self.model, 'modalities', None),
-                name=name,
-                out_dir=self.runner.work_dir)
+        return (osp.splitext(osp.basename(filename))[0]
+                if filename else self.runner.experiment_name)
+
+    def describe(self, summary: dict) -> dict:
+        """The metric's result with what only the run knows: the row name,
+        the seed, the model's modalities and each attack's config."""
+        summary = copy.deepcopy(summary)
+        modalities = getattr(self.model, 'modalities', None)
+        summary.update(
+            name=self.row_name,
+            seed=self.seed,
+            modalities=None if modalities is None else list(modalities))
+        for attack, entry in summary['attacks'].items():
+            if attack in self.attack_configs:
+                entry['config'] = dict(self.attack_configs[attack])
+        return summary
+
+    def write_results(self, summary: dict) -> None:
+        """Log the tables of the metric's result and write
+        ``robustness.json`` and ``robustness.md`` to ``out_dir``."""
+        summary = self.describe(summary)
+        baseline = None
+        if summary['baseline'] is not None:
+            baseline_file = summary['baseline']['file']
+            baseline = load_results(baseline_file)
+            for note in config_differences(summary, baseline, baseline_file):
+                print_log(note, logger='current', level=logging.WARNING)
+        for k in (f'top{k}' for k in summary['topk']):
+            for attack in summary['attacks']:
+                rows = [(summary['name'], summary)]
+                print_log(
+                    f'Robustness ({attack}, {k}, %):\n' +
+                    markdown_table(rows, attack, k), 'current')
+        out_dir = self.out_dir or self.runner.work_dir
+        json_file = osp.join(out_dir, 'robustness.json')
+        md_file = osp.join(out_dir, 'robustness.md')
+        dump_results(summary, json_file)
+        write_text_atomic(markdown_report(summary, baseline), md_file)
+        print_log(
+            f'Robustness results written to {json_file} and '
+            f'{md_file}.', 'current')
 
     def run_iter(self, idx: int, data_batch: Dict) -> None:
         """Clean and adversarial predictions of one batch."""

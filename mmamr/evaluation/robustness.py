@@ -76,7 +76,7 @@ def relative_improvement(clean: float, avg: float, base_clean: float,
     return (clean + avg) - (base_clean + base_avg)
 
 
-def summarize(name: str,
+def summarize(name: Optional[str],
               clean: Accuracy,
               columns: Mapping[str, Mapping[str, Accuracy]],
               configs: Mapping[str, dict],
@@ -87,7 +87,8 @@ def summarize(name: str,
     """Assemble a result dict (the JSON schema above), without RI.
 
     Args:
-        name (str): Row name of the model in tables.
+        name (str, optional): Row name of the model in tables (None
+            until known).
         clean (dict): ``'top1' -> %`` on clean inputs.
         columns (dict): ``attack name -> target -> 'top1' -> %``.
         configs (dict): ``attack name -> config`` (JSON-serialisable).
@@ -126,7 +127,8 @@ def summarize(name: str,
 
 def add_relative_improvement(results: dict,
                              baseline: dict,
-                             baseline_file: Optional[str] = None) -> List[str]:
+                             baseline_file: Optional[str] = None,
+                             compare_configs: bool = True) -> List[str]:
     """Fill ``results['attacks'][*]['ri']`` against ``baseline``.
 
     Each attack is matched with the baseline's attack of the same name;
@@ -137,6 +139,9 @@ def add_relative_improvement(results: dict,
         baseline (dict): The baseline's result dict.
         baseline_file (str, optional): Where ``baseline`` came from, for
             ``results['baseline']`` and the messages.
+        compare_configs (bool): Also note the attacks configured
+            differently in ``baseline`` (see :func:`config_differences`).
+            Defaults to True.
 
     Returns:
         list[str]: Why some RI could not be computed, or where the
@@ -158,9 +163,8 @@ def add_relative_improvement(results: dict,
             notes.append(f'RI of {attack}: {where} lacks the columns '
                          f'{lacking} of this model.')
             continue
-        if base.get('config') != entry.get('config'):
-            notes.append(f'{attack} is configured differently in {where}: '
-                         f'{base.get("config")} vs {entry.get("config")}.')
+        if compare_configs and base.get('config') != entry.get('config'):
+            notes.append(config_note(attack, entry, base, where))
         ri = dict()
         for k in entry['avg']:
             if k not in baseline['clean']:
@@ -170,6 +174,36 @@ def add_relative_improvement(results: dict,
                                          baseline['clean'][k], base_avg)
         entry['ri'] = ri
     return notes
+
+
+def config_differences(results: dict,
+                       baseline: dict,
+                       baseline_file: Optional[str] = None) -> List[str]:
+    """Notes on the attacks of ``results`` that ``baseline`` has under the
+    same name but configured differently (RI compares them all the same).
+
+    Args:
+        results (dict): A result dict.
+        baseline (dict): The baseline's result dict.
+        baseline_file (str, optional): Where ``baseline`` came from, for
+            the messages.
+
+    Returns:
+        list[str]: One note per differing attack (for a warning).
+    """
+    where = baseline_file or 'the baseline'
+    notes = []
+    for attack, entry in results['attacks'].items():
+        base = baseline['attacks'].get(attack)
+        if base is not None and base.get('config') != entry.get('config'):
+            notes.append(config_note(attack, entry, base, where))
+    return notes
+
+
+def config_note(attack: str, entry: dict, base: dict, where: str) -> str:
+    """The note on an attack configured differently in the baseline."""
+    return (f'{attack} is configured differently in {where}: '
+            f'{base.get("config")} vs {entry.get("config")}.')
 
 
 def check_results(results: object, where: str) -> dict:

@@ -1,17 +1,14 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 import logging
-import os.path as osp
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from mmamr.common import write_text_atomic
-from .robustness import (COLUMNS, add_relative_improvement, dump_results,
-                         load_results, markdown_report, markdown_table,
+from .robustness import (COLUMNS, add_relative_improvement, load_results,
                          summarize)
 
 WORST_CASE = 'worst-case'
@@ -32,16 +29,20 @@ class RobustnessMetric(BaseMetric):
 
     Consumes the predictions of :class:`RobustTestLoop`: each data sample
     carries the clean ``pred_score`` ``[K]`` and ``adv_pred_scores``, a
-    dict ``'<attack>/<target>' -> [K]``. ``process`` keeps only top-k
-    hits per sample, which mmengine gathers from every process, so the
-    numbers of ``dist_test.sh`` are those of one process.
+    dict ``'<attack>/<target>' -> [K]`` that names the attack and the
+    target of each score. The attacks and targets are read from those
+    keys, in their order; every sample must have the same. ``process``
+    keeps only top-k hits per sample, which mmengine gathers from every
+    process, so the numbers of ``dist_test.sh`` are those of one process.
 
-    Results (accuracies in %) are logged, returned as
-    ``robust/clean/top1``, ``robust/<attack>/<target>/top1``,
-    ``robust/<attack>/avg/top1`` and ``robust/<attack>/ri/top1`` (and
-    ``top5``), and written to ``<out_dir>/robustness.json`` (schema in
-    :mod:`mmamr.evaluation.robustness`) and ``robustness.md`` (the
-    paper's table layout).
+    ``compute_metrics`` returns the accuracies (in %) as
+    ``clean/top1``, ``<attack>/<target>/top1``, ``<attack>/avg/top1`` and
+    ``<attack>/ri/top1`` (and ``top5``; mmengine prefixes ``robust/``),
+    and keeps the same numbers structured in :attr:`summary`: the result
+    dict of :mod:`mmamr.evaluation.robustness` without what only the run
+    knows (``name``, ``seed``, ``modalities`` and each attack's
+    ``config``, left empty), which :class:`RobustTestLoop` fills in
+    before it writes ``robustness.json`` and ``robustness.md``.
 
     Args:
         topk (sequence[int]): The ``k`` of top-k accuracy. Defaults to
@@ -52,10 +53,6 @@ class RobustnessMetric(BaseMetric):
             the per-sample worst case over them (a sample counts as
             robust only if every attack fails on it), as AutoAttack
             does. Defaults to True.
-        out_dir (str, optional): Folder of the output files. Defaults to
-            the runner's ``work_dir`` (set by :class:`RobustTestLoop`).
-        name (str, optional): Row name of this model in tables. Defaults
-            to the config's file name (set by :class:`RobustTestLoop`).
         collect_device, prefix, collect_dir: See mmengine's
             ``BaseMetric``. The prefix defaults to ``'robust'``.
     """
@@ -65,11 +62,19 @@ class RobustnessMetric(BaseMetric):
                  topk: Sequence[int] = (1, 5),
                  baseline: Optional[str] = None,
                  worst_case: bool = True,
-                 out_dir: Optional[str] = None,
-                 name: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 collect_dir: Optional[str] = None) -> None:
+                 collect_dir: Optional[str] = None,
+                 **kwargs) -> None:
+        moved = sorted(set(kwargs) & {'out_dir', 'name'})
+        if moved:
+            raise TypeError(
+                f'RobustnessMetric does not take {moved}: the test loop '
+                'writes the result files; set them in test_cfg=dict('
+                "type='RobustTestLoop', ...).")
+        if kwargs:
+            raise TypeError('RobustnessMetric got unexpected arguments '
+                            f'{sorted(kwargs)}.')
         super().__init__(
             collect_device=collect_device,
             prefix=prefix,
@@ -82,41 +87,12 @@ class RobustnessMetric(BaseMetric):
         self.topk = tuple(topk)
         self.baseline = baseline
         self.worst_case = worst_case
-        self.out_dir = out_dir
-        self.name = name
-        # Filled by RobustTestLoop.configure_metric.
-        self.attack_configs: Dict[str, dict] = OrderedDict()
-        self.targets: Tuple[str, ...] = ()
-        self.seed: Optional[int] = None
-        self.modalities: Optional[Tuple[str, ...]] = None
+        # The structured result of the last compute_metrics (in the
+        # process that computes the metrics).
+        self.summary: Optional[dict] = None
         if baseline is not None:
             # Fail before hours of attacks, not after.
             load_results(baseline)
-
-    def configure(self,
-                  attack_configs: Mapping[str, dict],
-                  targets: Sequence[str],
-                  seed: Optional[int] = None,
-                  modalities: Optional[Sequence[str]] = None,
-                  name: Optional[str] = None,
-                  out_dir: Optional[str] = None) -> None:
-        """Describe the evaluation protocol (called by the loop).
-
-        Args:
-            attack_configs (dict): Attack name -> its config, in order.
-            targets (sequence[str]): The evaluated targets of each attack.
-            seed (int, optional): Seed of the random starts.
-            modalities (sequence[str], optional): The model's modalities.
-            name (str, optional): Default row name (``self.name`` wins).
-            out_dir (str, optional): Default output folder
-                (``self.out_dir`` wins).
-        """
-        self.attack_configs = OrderedDict(attack_configs)
-        self.targets = tuple(targets)
-        self.seed = seed
-        self.modalities = None if modalities is None else tuple(modalities)
-        self.name = self.name or name
-        self.out_dir = self.out_dir or out_dir
 
     def process(self, data_batch: object,
                 data_samples: Sequence[dict]) -> None:
@@ -142,77 +118,64 @@ class RobustnessMetric(BaseMetric):
                          self.topk)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Accuracies, Avg and RI; writes the JSON and Markdown files."""
+        """Accuracies, Avg and RI; also kept in :attr:`summary`."""
         keys = [f'top{k}' for k in self.topk]
 
         def accuracy(hit_lists: List[List[bool]]) -> Dict[str, float]:
             hits = np.asarray(hit_lists, dtype=bool).reshape(-1, len(keys))
             return {k: 100. * float(v) for k, v in zip(keys, hits.mean(0))}
 
+        attacks = attack_targets(results)
         clean = accuracy([r['hits']['clean'] for r in results])
         columns = OrderedDict()
-        for attack in self.attack_configs:
+        for attack, targets in attacks.items():
             columns[attack] = {
                 t: accuracy([r['hits'][f'{attack}/{t}'] for r in results])
-                for t in self.targets
+                for t in targets
             }
-        configs = OrderedDict(self.attack_configs)
-        if self.worst_case and len(self.attack_configs) > 1:
+        configs = dict()
+        if self.worst_case and len(attacks) > 1:
             columns[WORST_CASE], configs[WORST_CASE] = self._worst_case(
-                results, accuracy)
+                results, attacks, accuracy)
         summary = summarize(
-            self.name or 'model',
+            None,
             clean,
             columns,
             configs,
             num_samples=len(results),
-            topk=self.topk,
-            seed=self.seed,
-            modalities=self.modalities)
-        baseline = None
+            topk=self.topk)
         if self.baseline is not None:
-            baseline = load_results(self.baseline)
-            notes = add_relative_improvement(summary, baseline, self.baseline)
+            # The attacks' configs are the run's to compare (the loop
+            # does); the numbers are compared here.
+            notes = add_relative_improvement(
+                summary,
+                load_results(self.baseline),
+                self.baseline,
+                compare_configs=False)
             for note in notes:
                 print_log(note, logger='current', level=logging.WARNING)
-        self._write(summary, baseline)
+        self.summary = summary
         return self._flatten(summary)
 
-    def _worst_case(self, results, accuracy):
-        """Per target: a sample is a hit iff it is one under every
-        attack (top-k hits are per k)."""
-        attacks = list(self.attack_configs)
+    @staticmethod
+    def _worst_case(results: List[dict], attacks: Dict[str, Tuple[str, ...]],
+                    accuracy) -> Tuple[dict, dict]:
+        """Per target (of every attack): a sample is a hit iff it is one
+        under every attack (top-k hits are per k)."""
+        names = list(attacks)
+        targets = [
+            t for t in attacks[names[0]]
+            if all(t in ts for ts in attacks.values())
+        ]
         cols = dict()
-        for t in self.targets:
+        for t in targets:
             per_sample = [
                 np.logical_and.reduce([r['hits'][f'{a}/{t}']
-                                       for a in attacks]).tolist()
+                                       for a in names]).tolist()
                 for r in results
             ]
             cols[t] = accuracy(per_sample)
-        return cols, dict(attacks=attacks)
-
-    def _write(self, summary: dict, baseline: Optional[dict]) -> None:
-        for k in (f'top{k}' for k in self.topk):
-            for attack in summary['attacks']:
-                rows = [(summary['name'], summary)]
-                print_log(
-                    f'Robustness ({attack}, {k}, %):\n' +
-                    markdown_table(rows, attack, k), 'current')
-        if self.out_dir is None:
-            print_log(
-                'RobustnessMetric has no out_dir; robustness.json not '
-                'written.',
-                logger='current',
-                level=logging.WARNING)
-            return
-        json_file = osp.join(self.out_dir, 'robustness.json')
-        md_file = osp.join(self.out_dir, 'robustness.md')
-        dump_results(summary, json_file)
-        write_text_atomic(markdown_report(summary, baseline), md_file)
-        print_log(
-            f'Robustness results written to {json_file} and '
-            f'{md_file}.', 'current')
+        return cols, dict(attacks=names)
 
     @staticmethod
     def _flatten(summary: dict) -> Dict[str, float]:
@@ -228,3 +191,26 @@ class RobustnessMetric(BaseMetric):
             for k, v in (entry['ri'] or {}).items():
                 flat[f'{attack}/ri/{k}'] = v
         return flat
+
+
+def attack_targets(results: List[dict]) -> Dict[str, Tuple[str, ...]]:
+    """``attack -> targets`` from the ``'<attack>/<target>'`` keys of the
+    samples' hits, in their order; every sample must have the same."""
+    if not results:
+        raise ValueError('RobustnessMetric got no predictions.')
+    combos = [k for k in results[0]['hits'] if k != 'clean']
+    for result in results:
+        found = [k for k in result['hits'] if k != 'clean']
+        if found != combos:
+            raise ValueError('The predictions disagree on the attacks and '
+                             f'targets they hold: {combos} vs {found}.')
+    attacks = OrderedDict()
+    for key in combos:
+        attack, _, target = key.rpartition('/')
+        if not attack or target not in COLUMNS:
+            raise ValueError(f'adv_pred_scores key {key!r} is not '
+                             f"'<attack>/<target>' with a target in "
+                             f'{list(COLUMNS)}.')
+        attacks.setdefault(attack, ())
+        attacks[attack] += (target, )
+    return attacks

@@ -32,8 +32,7 @@ def build_model(rgb=True, skeleton=True, seed=0):
             skeleton_backbone=dict(
                 type='HCN', base_channels=32, clip_len=T, fc7_channels=16)
             if skeleton else None,
-            cls_head=dict(
-                type='FusionHead', num_classes=K, dropout_ratio=0.)))
+            cls_head=dict(type='FusionHead', num_classes=K, dropout_ratio=0.)))
     # PyTorch's default init: init_weights() would log every tensor.
     return model.eval()
 
@@ -68,7 +67,8 @@ class PatternClips(Dataset):
             sample = ActionDataSample().set_gt_label(int(labels[i]))
             sample.set_metainfo(dict(frame_dir=f'clip{i:03d}'))
             clips = {
-                m: torch.cat(
+                m:
+                torch.cat(
                     [inputs[m][i:i + 1].roll(v, dims=2) for v in range(views)])
                 for m in modalities
             }
@@ -109,8 +109,10 @@ def build_runner(model,
                  targets=ALL_TARGETS,
                  batch_size=2,
                  seed=0,
-                 metric=None):
-    """A Runner testing ``model`` on ``dataset`` with RobustTestLoop."""
+                 metric=None,
+                 loop=None):
+    """A Runner testing ``model`` on ``dataset`` with RobustTestLoop
+    (``loop``: more test_cfg options)."""
     return Runner(
         model=model,
         work_dir=str(work_dir),
@@ -121,12 +123,13 @@ def build_runner(model,
             num_workers=0,
             collate_fn=dict(type='pseudo_collate')),
         test_cfg=dict(
-            type='RobustTestLoop',
-            attacks=list(attacks),
-            targets=list(targets),
-            seed=seed),
-        test_evaluator=dict(
-            type='RobustnessMetric', name='tiny', **(metric or {})),
+            dict(
+                type='RobustTestLoop',
+                attacks=list(attacks),
+                targets=list(targets),
+                seed=seed,
+                name='tiny'), **(loop or {})),
+        test_evaluator=dict(type='RobustnessMetric', **(metric or {})),
         default_scope='mmaction',
         # Unique: runners made in the same second would share the
         # timestamp name of their logger and visualizer.

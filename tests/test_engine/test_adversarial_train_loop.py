@@ -1,6 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-"""AdversarialTrainLoop and AMRWeightsHook inside a real mmengine Runner
-(in memory; the subprocess and 2-process runs are in tests/test_tools)."""
+"""Adversarial training and AMRWeightsHook inside a real mmengine Runner
+(in memory; the subprocess and 2-process runs are in tests/test_tools).
+The objective is the model's (its train_cfg), whatever the train loop."""
 import pytest
 import torch
 from mmaction.structures import ActionDataSample
@@ -40,9 +41,10 @@ MODEL = dict(
         num_modules=2,
         input_shapes=dict(rgb=(3, T, SIZE, SIZE), skeleton=(M, T, V, 3))))
 ATTACK = dict(type='PGD', steps=2, targets='both')
+AMR_MODEL = dict(MODEL, train_cfg=dict(mode='amr', lam=0.5, attack=ATTACK))
 
 
-def make_runner(tmp_path, train_cfg, model=MODEL):
+def make_runner(tmp_path, train_cfg, model=AMR_MODEL):
     return Runner(
         model=model,
         work_dir=str(tmp_path),
@@ -52,22 +54,17 @@ def make_runner(tmp_path, train_cfg, model=MODEL):
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         custom_hooks=[dict(type='AMRWeightsHook')],
         default_hooks=dict(
-            logger=dict(type='LoggerHook', interval=1),
-            checkpoint=None),
+            logger=dict(type='LoggerHook', interval=1), checkpoint=None),
         default_scope='mmaction',
         randomness=dict(seed=0),
         experiment_name=f'loop_{tmp_path.name}')
 
 
-def test_loop_trains_amr_and_hook_logs_weight_means(tmp_path):
-    runner = make_runner(
-        tmp_path,
-        dict(
-            type='AdversarialTrainLoop',
-            max_epochs=1,
-            mode='amr',
-            lam=0.5,
-            attack=ATTACK))
+@pytest.mark.parametrize('loop',
+                         ['EpochBasedTrainLoop', 'AdversarialTrainLoop'])
+def test_model_trains_amr_under_any_loop_and_hook_logs_weight_means(
+        loop, tmp_path):
+    runner = make_runner(tmp_path, dict(type=loop, max_epochs=1))
     before = {
         k: v.detach().clone()
         for k, v in runner.model.state_dict().items() if '.weights.' in k
@@ -93,26 +90,13 @@ def test_loop_trains_amr_and_hook_logs_weight_means(tmp_path):
         last['loss_clean'] + last['loss_adv'] + last['loss_aux'], rel=1e-5)
     # The hook logged the current means, and training moved them.
     for key, value in amr_weight_means(model).items():
-        assert hub.get_scalar(f'train/{key}').current() == pytest.approx(
-            value)
+        assert hub.get_scalar(f'train/{key}').current() == pytest.approx(value)
     for key, value in before.items():
         assert not torch.equal(model.state_dict()[key], value), key
 
 
-def test_loop_refuses_a_model_it_cannot_train(tmp_path):
-    from mmaction.registry import MODELS
-    from mmengine.model import BaseModel
-
-    @MODELS.register_module(force=True)
-    class NotARecognizer(BaseModel):
-
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(1, 1)
-
-        def forward(self, *args, **kwargs):
-            return dict()
-
+def test_objective_in_the_loop_config_is_a_clear_error(tmp_path):
+    """The loop no longer takes the objective: it says where it goes."""
     runner = make_runner(
         tmp_path,
         dict(
@@ -120,8 +104,8 @@ def test_loop_refuses_a_model_it_cannot_train(tmp_path):
             max_epochs=1,
             mode='madry',
             attack=ATTACK),
-        model=dict(type='NotARecognizer'))
-    with pytest.raises(TypeError, match='set_adversarial_training'):
+        model=MODEL)
+    with pytest.raises(ValueError, match='move them to model.train_cfg'):
         runner.train()
 
 

@@ -13,7 +13,7 @@ from robust_fixtures import (ALL_TARGETS, ALPHA, PatternClips, build_model,
                              build_runner, fit, preprocess)
 
 from mmamr.attacks import CW, FGSM, PGD
-from mmamr.engine import draw_starts_per_sample, sample_generators
+from mmamr.engine import sample_generators
 from mmamr.engine.robust_test_loop import Progress, parse_attacks
 
 EPS16 = dict(rgb=16 / 255, skeleton=16 / 255)
@@ -64,7 +64,6 @@ def direct(model, clips, cfg, target, seed=0, batch_size=2):
     then predicted: ``[N, K]`` scores in dataset order."""
     cfg = dict(cfg)
     attack = CLASSES[cfg.pop('type')](targets=target, **cfg)
-    draw_starts_per_sample(attack)
     scores = []
     for start in range(0, len(clips), batch_size):
         items = clips.items[start:start + batch_size]
@@ -172,8 +171,8 @@ def test_multi_clip_samples(model, tmp_path):
     labels = [int(item['data_samples'].gt_label) for item in clips.items]
     for target in ALL_TARGETS:
         expected = direct(model, clips, ATTACKS[1], target)
-        got = torch.stack([d['adv_pred_scores'][f'FGSM/{target}']
-                           for d in dumped])
+        got = torch.stack(
+            [d['adv_pred_scores'][f'FGSM/{target}'] for d in dumped])
         assert torch.equal(got, expected)
         assert results['attacks']['FGSM']['columns'][target]['top1'] == (
             accuracy(expected, labels, 1))
@@ -214,7 +213,10 @@ class BatchGuard(Hook):
     def before_test_iter(self, runner, batch_idx, data_batch=None):
         self.copies[batch_idx] = copy.deepcopy(data_batch)
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx,
+                        data_batch=None,
                         outputs=None):
         before = self.copies.pop(batch_idx)
         for m, xs in before['inputs'].items():
@@ -266,8 +268,9 @@ def test_results_do_not_depend_on_batching_or_order(model, clips, tmp_path):
     _, other, _ = run(model, clips, tmp_path / 'seed1', seed=1)
     moved = [
         not torch.allclose(
-            d['adv_pred_scores']['PGD3/rgb'], runs['b2'][1][d['frame_dir']]
-            ['PGD3/rgb'], atol=1e-3) for d in other
+            d['adv_pred_scores']['PGD3/rgb'],
+            runs['b2'][1][d['frame_dir']]['PGD3/rgb'],
+            atol=1e-3) for d in other
     ]
     assert any(moved)
 
@@ -288,10 +291,46 @@ def test_relative_improvement_against_a_baseline(model, clips, tmp_path):
     assert results['baseline'] == dict(file=str(base_file), name='tiny')
 
 
+def test_out_dir_and_a_baseline_attacked_otherwise(model, clips, tmp_path,
+                                                   monkeypatch):
+    """The files go to test_cfg.out_dir; RI against a baseline whose
+    attack had other settings is computed, with a warning."""
+    base, _, _ = run(
+        model, clips, tmp_path / 'none', attacks=ATTACKS[1:], dump=False)
+    base['attacks']['FGSM']['config']['eps'] = dict(rgb=0.01, skeleton=0.01)
+    base_file = tmp_path / 'none' / 'robustness.json'
+    base_file.write_text(json.dumps(base))
+    lines = []
+    monkeypatch.setattr('mmamr.engine.robust_test_loop.print_log',
+                        lambda msg, *a, **k: lines.append(msg))
+    out_dir = tmp_path / 'elsewhere'
+    runner = build_runner(
+        model,
+        clips,
+        tmp_path / 'work',
+        ATTACKS[1:],
+        metric=dict(topk=TOPK, baseline=str(base_file)),
+        loop=dict(out_dir=str(out_dir), name='again'))
+    metrics = runner.test()
+    assert metrics['robust/FGSM/ri/top1'] == 0.
+    assert not (tmp_path / 'work' / 'robustness.json').exists()
+    results = json.loads((out_dir / 'robustness.json').read_text())
+    assert results['name'] == 'again'
+    assert results['attacks']['FGSM']['config'] == dict(type='FGSM', eps=EPS16)
+    assert results['attacks']['FGSM']['ri'] == dict(top1=0., top2=0.)
+    assert '| tiny | 100.00 |' in (out_dir / 'robustness.md').read_text()
+    notes = [line for line in lines if 'configured differently' in line]
+    assert len(notes) == 1 and notes[0].startswith('FGSM is configured')
+
+
 def test_configuration_errors(model, clips, tmp_path):
     with pytest.raises(ValueError, match='needs a RobustnessMetric'):
         runner = build_runner(model, clips, tmp_path, ATTACKS)
         runner._test_evaluator = dict(type='AccMetric')
+        runner.test()
+    with pytest.raises(ValueError, match='one only'):
+        runner = build_runner(model, clips, tmp_path, ATTACKS)
+        runner._test_evaluator = [runner._test_evaluator] * 2
         runner.test()
     bad = [
         ([dict(ATTACKS[0], targets='rgb')], 'set test_cfg.targets'),

@@ -7,9 +7,8 @@ import torch
 from mmaction.structures import ActionDataSample
 from torch import nn
 
-from mmamr.attacks import CW, FGSM, PGD
-from mmamr.engine import (SampleGenerators, draw_starts_per_sample,
-                          sample_generators, sample_key, sample_seed)
+from mmamr.attacks import CW, PGD
+from mmamr.engine import sample_generators, sample_key, sample_seed
 
 EPS = dict(rgb=8 / 255, skeleton=8 / 255)
 
@@ -45,8 +44,8 @@ def test_sample_seed_is_stable_and_distinct():
     # SHA-256 of "<seed>:<key>", as documented: the same in every process
     # and session (Python's hash() of a str would not be).
     digest = hashlib.sha256(b'0:frame_dir=a').digest()
-    assert sample_seed(0, 'frame_dir=a') == int.from_bytes(
-        digest[:8], 'little') >> 1
+    assert sample_seed(
+        0, 'frame_dir=a') == int.from_bytes(digest[:8], 'little') >> 1
 
 
 def test_sample_key_prefers_frame_dir_then_index():
@@ -68,18 +67,21 @@ def test_start_of_a_sample_ignores_its_batch(attack_cls):
     inputs, labels = batch()
     keys = [f'clip{i}' for i in range(4)]
     attack = attack_cls(eps=EPS, steps=2, random_start=True)
-    assert draw_starts_per_sample(attack)
     adv = attack(model, inputs, labels, generator=sample_generators(7, keys))
     order = [2, 0, 3, 1]
     shuffled = attack(
-        model, {m: x[order]
-                for m, x in inputs.items()},
+        model, {
+            m: x[order]
+            for m, x in inputs.items()
+        },
         labels[order],
         generator=sample_generators(7, [keys[i] for i in order]))
     for j, i in enumerate(order):
         alone = attack(
-            model, {m: x[i:i + 1]
-                    for m, x in inputs.items()},
+            model, {
+                m: x[i:i + 1]
+                for m, x in inputs.items()
+            },
             labels[i:i + 1],
             generator=torch.Generator().manual_seed(sample_seed(7, keys[i])))
         for m in inputs:
@@ -90,32 +92,17 @@ def test_start_of_a_sample_ignores_its_batch(attack_cls):
     assert not torch.equal(other['rgb'], adv['rgb'])
 
 
-def test_wrapping_keeps_plain_generators_and_is_idempotent():
-    model = Linear()
-    inputs, labels = batch()
-    attack = PGD(eps=EPS, steps=1)
-    plain = attack(
-        model, inputs, labels, generator=torch.Generator().manual_seed(1))
-    assert draw_starts_per_sample(attack)
-    wrapped = attack.init_point
-    assert draw_starts_per_sample(attack)
-    assert attack.init_point is wrapped
-    again = attack(
-        model, inputs, labels, generator=torch.Generator().manual_seed(1))
-    for m in inputs:
-        assert torch.equal(plain[m], again[m])
-    # FGSM has no random start: the generators are not used.
-    fgsm = FGSM(eps=EPS)
-    assert draw_starts_per_sample(fgsm)
-    gens = sample_generators(0, ['a', 'b', 'c', 'd'])
-    states = [g.get_state() for g in gens]
-    fgsm(model, inputs, labels, generator=gens)
-    assert all(torch.equal(s, g.get_state()) for s, g in zip(states, gens))
+def test_sample_generators_are_seeded_cpu_generators_in_key_order():
+    gens = sample_generators(7, ['a', 'b'])
+    assert [g.device.type for g in gens] == ['cpu', 'cpu']
+    for gen, key in zip(gens, ['a', 'b']):
+        expected = torch.Generator().manual_seed(sample_seed(7, key))
+        assert torch.equal(
+            torch.rand(3, generator=gen), torch.rand(3, generator=expected))
 
 
 def test_generator_count_must_match_batch():
     attack = PGD(eps=EPS, steps=1)
-    draw_starts_per_sample(attack)
     inputs, labels = batch()
     with pytest.raises(ValueError, match='3 generators for a batch of'):
         attack(
@@ -123,8 +110,3 @@ def test_generator_count_must_match_batch():
             inputs,
             labels,
             generator=sample_generators(0, ['a', 'b', 'c']))
-
-
-def test_attacks_without_init_point_are_reported():
-    assert not draw_starts_per_sample(object())
-    assert isinstance(sample_generators(0, ['a']), SampleGenerators)

@@ -23,13 +23,17 @@ ATTACK = dict(
     targets='both')
 
 
-def build(num_modules=2, rgb=True):
+def build(num_modules=2, rgb=True, train_cfg=None):
     cfg = dict(
+        train_cfg=train_cfg,
         type='RGBSkeletonRecognizer',
         rgb_backbone=dict(type='InceptionI3D', width_multiplier=0.125)
         if rgb else None,
         skeleton_backbone=dict(
-            type='HCN', base_channels=32, clip_len=T, fc7_channels=16,
+            type='HCN',
+            base_channels=32,
+            clip_len=T,
+            fc7_channels=16,
             dropout=0.),
         cls_head=dict(type='FusionHead', num_classes=K, dropout_ratio=0.))
     if num_modules and rgb:
@@ -68,16 +72,20 @@ def train_logits(model, inputs):
 
 @pytest.mark.parametrize('lam', [1.0, 0.5])
 def test_amr_loss_is_eq_12(lam):
-    model = build()
+    """The model's train_cfg configures the objective, as in the paper's
+    AMR configs."""
+    model = build(train_cfg=dict(mode='amr', attack=ATTACK, lam=lam))
+    assert repr(model.adversarial_training) == repr(
+        AdversarialTraining('amr', ATTACK, lam=lam))
     inputs, samples = make_inputs(), make_samples()
     labels = torch.tensor(LABELS)
     # Reference: Eq. 12 computed by hand, the adversarial example from
     # the same (deterministic) attack in eval mode, made before the
     # training forwards update the BatchNorm statistics.
-    adv = PGD(**{k: v for k, v in ATTACK.items() if k != 'type'})(
-        model, inputs, labels)
-    training = AdversarialTraining('amr', ATTACK, lam=lam)
-    model.set_adversarial_training(training)
+    adv = PGD(**{
+        k: v
+        for k, v in ATTACK.items() if k != 'type'
+    })(model, inputs, labels)
     losses = model(inputs, samples, mode='loss')
     assert {'loss_clean', 'loss_adv', 'loss_aux'} <= set(losses)
     clean_logits, _ = train_logits(model, inputs)
@@ -87,16 +95,16 @@ def test_amr_loss_is_eq_12(lam):
         F.cross_entropy(adv_logits, labels) +
         sum(F.cross_entropy(a, labels) for a in aux.values()) / len(aux))
     torch.testing.assert_close(total(model, losses), expected)
-    torch.testing.assert_close(
-        losses['loss_adv'], lam * F.cross_entropy(adv_logits, labels))
+    torch.testing.assert_close(losses['loss_adv'],
+                               lam * F.cross_entropy(adv_logits, labels))
 
 
 def test_madry_loss_is_on_adversarial_examples_only():
     model = build(num_modules=0)
     inputs, samples = make_inputs(), make_samples()
     labels = torch.tensor(LABELS)
-    adv = PGD(steps=2, random_start=False, targets='rgb')(model, inputs,
-                                                          labels)
+    adv = PGD(
+        steps=2, random_start=False, targets='rgb')(model, inputs, labels)
     assert torch.equal(adv['skeleton'], inputs['skeleton'])  # ✗R only
     model.set_adversarial_training(
         AdversarialTraining('madry', dict(ATTACK, targets='rgb')))
@@ -110,8 +118,7 @@ def test_madry_loss_is_on_adversarial_examples_only():
     model = build()
     model.set_adversarial_training(AdversarialTraining('madry', ATTACK))
     losses = model(inputs, samples, mode='loss')
-    assert sorted(k for k in losses if 'loss' in k) == ['loss_adv',
-                                                        'loss_aux']
+    assert sorted(k for k in losses if 'loss' in k) == ['loss_adv', 'loss_aux']
 
 
 def test_standard_training_is_the_plain_loss_plus_deep_supervision():
@@ -199,6 +206,35 @@ def test_random_starts_follow_the_seed_and_the_iteration():
     assert torch.equal(torch.get_rng_state(), state)
 
 
+def test_train_cfg_is_the_objective_and_is_logged_once(monkeypatch):
+    lines = []
+    monkeypatch.setattr(
+        'mmamr.models.recognizers.rgb_skeleton_recognizer.print_log',
+        lambda msg, *a, **k: lines.append(msg))
+    for train_cfg in (None, {}):
+        assert build(
+            num_modules=0, train_cfg=train_cfg).adversarial_training is None
+    madry = dict(mode='madry', attack=dict(ATTACK, targets='rgb'))
+    model = build(num_modules=0, train_cfg=madry)
+    assert model.train_cfg == madry
+    assert model.adversarial_training.mode == 'madry'
+    assert model.adversarial_training.attack.targets == 'rgb'
+    # The script API replaces it; the same losses either way.
+    other = build(num_modules=0)
+    other.set_adversarial_training(AdversarialTraining(**madry))
+    inputs, samples = make_inputs(), make_samples()
+    losses = model(inputs, samples, mode='loss')
+    torch.testing.assert_close(losses, other(inputs, samples, mode='loss'))
+    assert lines == [
+        f'Training objective: {model.adversarial_training}',
+        f'Training objective: {other.adversarial_training}'
+    ]
+    model(inputs, samples, mode='loss')
+    assert len(lines) == 2  # once per model
+    assert lines[0].startswith(
+        "Training objective: AdversarialTraining(mode='madry'")
+
+
 def test_bad_configurations_are_clear_errors():
     with pytest.raises(ValueError, match="mode='fgsm'"):
         AdversarialTraining('fgsm', ATTACK)
@@ -210,6 +246,13 @@ def test_bad_configurations_are_clear_errors():
         AdversarialTraining('madry', ATTACK, lam=0.5)
     with pytest.raises(ValueError, match='lam=-1'):
         AdversarialTraining('amr', ATTACK, lam=-1)
+    # The same checks on the model's train_cfg, at construction.
+    with pytest.raises(ValueError, match="mode='amr' only"):
+        build(train_cfg=dict(mode='madry', attack=ATTACK, lam=0.5))
+    with pytest.raises(ValueError, match=r"unknown keys \['max_epochs'\]"):
+        build(train_cfg=dict(mode='amr', attack=ATTACK, max_epochs=80))
+    with pytest.raises(ValueError, match=r"targets \['rgb'\]"):
+        build(rgb=False, train_cfg=dict(mode='madry', attack=ATTACK))
     skeleton_only = build(rgb=False)
     with pytest.raises(ValueError, match=r"targets \['rgb'\]"):
         skeleton_only.set_adversarial_training(
@@ -218,6 +261,6 @@ def test_bad_configurations_are_clear_errors():
     skeleton_only.set_adversarial_training(
         AdversarialTraining('madry', dict(ATTACK, targets='skeleton')))
     inputs = make_inputs()
-    losses = skeleton_only(dict(skeleton=inputs['skeleton']), make_samples(),
-                           mode='loss')
+    losses = skeleton_only(
+        dict(skeleton=inputs['skeleton']), make_samples(), mode='loss')
     assert losses['loss_adv'] > 0

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 AMR_CONFIG = ROOT / 'configs' / 'amr_i3d_hcn_synthetic.py'
 ATOL, RTOL = 1e-5, 1e-4
 # PGD-2 instead of PGD-10 (the loop is the same, the runs 4x shorter).
-FAST_ATTACK = ['train_cfg.attack.steps=2']
+FAST_ATTACK = ['model.train_cfg.attack.steps=2']
 
 
 @pytest.fixture(scope='module')
@@ -99,7 +99,7 @@ def dist_runs(synthetic_data, amr_config, init_checkpoint, tmp_path_factory):
                                  'default_hooks.checkpoint.interval=1',
                                  'default_hooks.logger.interval=1',
                                  f'load_from={init_checkpoint}',
-                                 'train_cfg.attack.random_start=False',
+                                 'model.train_cfg.attack.random_start=False',
                              ] + FAST_ATTACK + DETERMINISTIC_MODEL +
                              ['optim_wrapper.optimizer.lr=0.5'],
                              timeout=600)

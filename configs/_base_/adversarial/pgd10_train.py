@@ -2,10 +2,10 @@
 # random start, ε_R = ε_S = 8/255 and step 2/255 (RGB in [0, 1] intensity,
 # skeleton in NormalizeSkeleton units: DESIGN.md D5), the attack run in
 # eval mode (D6). mode='madry' is "AT with ✗RS"; AMR configs switch to
-# mode='amr' (Eq. 12). Used as `train_cfg = {{_base_.adversarial_train_cfg}}`
-# on top of a config whose train_cfg sets the schedule.
+# mode='amr' (Eq. 12). The objective is the recognizer's own: used as
+# `model = dict(train_cfg={{_base_.adversarial_train_cfg}})` on top of a
+# config whose (top-level) train_cfg sets the schedule.
 adversarial_train_cfg = dict(
-    type='AdversarialTrainLoop',
     mode='madry',
     attack=dict(
         type='PGD',

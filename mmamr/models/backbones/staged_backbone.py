@@ -4,12 +4,46 @@
 The recognizer runs the RGB and the skeleton branch stage by stage so that
 modules such as AMR can sit between stages (DESIGN.md D1). This interface
 is the only coupling between those modules and a backbone: a new backbone
-is plug-and-play once it implements the five members below.
+is plug-and-play once it implements the abstract members below. (A
+backbone whose pathways exchange features between stages implements
+:class:`CoupledStagedBackbone` instead.) :meth:`StagedBackbone.stage_shapes`
+probes the stage shapes that size such modules.
 """
 from abc import abstractmethod
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
+from torch import nn
+
+# One stage's output for one clip: (map shape without the batch axis,
+# width of the stage's pooled feature).
+StageShape = Tuple[Tuple[int, ...], int]
+
+
+@contextmanager
+def probing(module: nn.Module) -> Iterator[None]:
+    """Eval mode and no grad for a dummy forward; every submodule's own
+    ``training`` flag is restored afterwards (exactly, even where they
+    differed), so no BatchNorm statistics or dropout masks change."""
+    flags = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+def check_pooled(pooled: torch.Tensor) -> None:
+    """``pool_stage`` must give ``[1, C]`` for one clip."""
+    if pooled.dim() != 2 or pooled.shape[0] != 1:
+        raise ValueError(
+            f'pool_stage gave {tuple(pooled.shape)} for one clip; it must '
+            'give [1, C] (merging any axis the backbone folds into the '
+            'batch).')
 
 
 class StagedBackbone(BaseModule):
@@ -51,6 +85,44 @@ class StagedBackbone(BaseModule):
             raise ValueError(
                 f'{owner or "A module"} asks for {requested} stages of '
                 f'{type(self).__name__}, which has only {self.num_stages}.')
+
+    def stage_shapes(self,
+                     clip_shape: Sequence[int],
+                     where: Optional[str] = None) -> List[StageShape]:
+        """Shape of every stage's output for one clip.
+
+        Runs the backbone once on zeros ``[1, *clip_shape]``, without grad
+        and in eval mode, restoring every submodule's mode afterwards. The
+        shapes do not depend on the values, so the probe needs no
+        normalised input. Used to size modules between stages (AMR's
+        weights, DESIGN.md D2) at construction.
+
+        Args:
+            clip_shape (sequence[int]): One clip without the batch axis,
+                as :meth:`forward_stem` takes it after the batch axis.
+            where (str, optional): Start of the error message when the
+                clip does not fit, e.g. naming the config key it came
+                from. Defaults to one naming the clip and this class.
+
+        Returns:
+            list[tuple]: Per stage (shallowest first), the map shape
+            without the batch axis and the width of :meth:`pool_stage`.
+        """
+        clip = tuple(clip_shape)
+        where = where or (f'A clip of shape {clip} does not fit '
+                          f'{type(self).__name__}')
+        shapes = []
+        with probing(self):
+            try:
+                x = self.forward_stem(torch.zeros(1, *clip))
+                for index in range(self.num_stages):
+                    x = self.forward_stage(index, x)
+                    pooled = self.pool_stage(x)
+                    check_pooled(pooled)
+                    shapes.append((tuple(x.shape[1:]), pooled.shape[1]))
+            except (RuntimeError, ValueError) as error:
+                raise ValueError(f'{where}: {error}') from error
+        return shapes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the whole backbone: ``[N, ...] -> [N, feat_dim]``."""

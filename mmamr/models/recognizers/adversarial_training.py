@@ -1,6 +1,6 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """The training objectives: standard, Madry AT and AMR (Eq. 11-12)."""
-from typing import Dict, Optional, Union
+from typing import Dict, Mapping, Optional, Union
 
 import numpy as np
 import torch
@@ -12,10 +12,23 @@ from mmamr.common import gt_labels
 from mmamr.registry import ATTACKS
 
 MODES = ('standard', 'madry', 'amr')
+# The keys of a recognizer's train_cfg: the arguments of the objective.
+TRAIN_CFG_KEYS = ('mode', 'attack', 'lam')
 
 
 class AdversarialTraining:
     """What :meth:`RGBSkeletonRecognizer.loss` computes for a batch.
+
+    The recognizer builds it from its own ``train_cfg`` (see
+    :func:`training_objective`), e.g. the paper's AMR training::
+
+        model = dict(
+            type='RGBSkeletonRecognizer', ...,
+            train_cfg=dict(
+                mode='amr', lam=1.,
+                attack=dict(type='PGD', eps=dict(rgb=8/255, skeleton=8/255),
+                            alpha=dict(rgb=2/255, skeleton=2/255),
+                            steps=10, random_start=True, targets='both')))
 
     With ``L_AMR(x) = CE(f(x), y) + (1/S) Σ_i CE(y*_i(x), y)`` (Eq. 11; the
     sum over the ``S`` AMRs' auxiliary predictions vanishes when ``S = 0``)
@@ -53,6 +66,10 @@ class AdversarialTraining:
     the inputs only: no parameter gradient is accumulated, so no DDP
     gradient hook fires and nothing is synchronised before the real
     backward. The training forwards then run in train mode.
+
+    The model, not the training loop, holds its objective, so it trains
+    the same under any loop (``EpochBasedTrainLoop``,
+    ``IterBasedTrainLoop``, a user's script calling ``train_step``).
 
     BatchNorm: the clean and the adversarial batch are two forwards, not
     one concatenated batch, as in the reference implementations of TRADES
@@ -188,6 +205,36 @@ class AdversarialTraining:
 
 
 STANDARD_TRAINING = AdversarialTraining('standard')
+
+
+def training_objective(
+        train_cfg: Optional[Mapping]) -> Optional[AdversarialTraining]:
+    """The objective a recognizer's ``train_cfg`` configures.
+
+    Args:
+        train_cfg (dict, optional): ``mode``, ``attack`` and ``lam``, the
+            arguments of :class:`AdversarialTraining` (``mode`` defaults
+            to ``'amr'``), e.g. ``dict(mode='madry', attack=dict(
+            type='PGD', steps=10, targets='rgb'))``. None or empty:
+            standard training.
+
+    Returns:
+        AdversarialTraining, optional: None for standard training.
+    """
+    if not train_cfg:
+        return None
+    if not isinstance(train_cfg, Mapping):
+        raise TypeError('model.train_cfg must be a dict of the training '
+                        f'objective; got {type(train_cfg).__name__}.')
+    unknown = sorted(set(train_cfg) - set(TRAIN_CFG_KEYS))
+    if unknown:
+        raise ValueError(
+            f'model.train_cfg has unknown keys {unknown}; it sets the '
+            f'training objective with {list(TRAIN_CFG_KEYS)}, e.g. '
+            "dict(mode='amr', lam=1., attack=dict(type='PGD', steps=10)). "
+            'The schedule (max_epochs, ...) goes in the top-level '
+            'train_cfg.')
+    return AdversarialTraining(**train_cfg)
 
 
 def attack_generator(device: torch.device) -> Optional[torch.Generator]:

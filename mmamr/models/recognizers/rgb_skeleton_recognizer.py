@@ -1,19 +1,70 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
+from mmengine.logging import print_log
 from mmengine.model import BaseModel, ModuleDict
 from torch import nn
 
 from mmamr.common import AUX_LOGITS, MODALITIES
-from ..backbones.staged_backbone import StagedBackbone
-from .adversarial_training import STANDARD_TRAINING
+from ..backbones.coupled_staged_backbone import CoupledStagedBackbone
+from ..backbones.staged_backbone import StagedBackbone, StageShape
+from .adversarial_training import STANDARD_TRAINING, training_objective
 
 # Dimensions of one clip, without batch and view axes: RGB [C, T, H, W],
 # skeleton [M, T, V, C].
 _CLIP_DIMS = dict(rgb=4, skeleton=4)
+
+
+class _Branch:
+    """One independent branch seen through the stage interface of a
+    :class:`CoupledStagedBackbone` (dicts of one modality in and out), so
+    that the recognizer runs both kinds of backbone the same way."""
+
+    couples_modalities = False
+
+    def __init__(self, modality: str, backbone: StagedBackbone) -> None:
+        self.modality = modality
+        self.backbone = backbone
+        self.modalities = (modality, )
+        self.name = type(backbone).__name__
+        self.num_stages = backbone.num_stages
+        self.feat_dims = {modality: backbone.feat_dim}
+
+    def forward_stem(self, inputs: Dict) -> Dict:
+        return {
+            self.modality: self.backbone.forward_stem(inputs[self.modality])
+        }
+
+    def forward_stage(self, index: int, maps: Dict) -> Dict:
+        return {
+            self.modality: self.backbone.forward_stage(index,
+                                                       maps[self.modality])
+        }
+
+    def forward_head(self, maps: Dict) -> Dict:
+        return {self.modality: self.backbone.forward_head(maps[self.modality])}
+
+    def stage_pools(self) -> Dict[str, Callable]:
+        return {self.modality: self.backbone.pool_stage}
+
+    def check_stage_count(self, requested: int, owner: str = '') -> None:
+        self.backbone.check_stage_count(requested, owner)
+
+    def stage_shapes(self, clips: Dict, where: str) -> Dict:
+        return {
+            self.modality: self.backbone.stage_shapes(clips[self.modality],
+                                                      where)
+        }
+
+
+def _branch_label(modalities: Sequence[str]) -> str:
+    """``'rgb branch'``; ``'rgb and skeleton branches'`` (coupled)."""
+    if len(modalities) == 1:
+        return f'{modalities[0]} branch'
+    return f'{" and ".join(modalities)} branches'
 
 
 @MODELS.register_module()
@@ -27,15 +78,32 @@ class RGBSkeletonRecognizer(BaseModel):
     by ``cls_head`` (:class:`FusionHead` by default). Either branch may be
     omitted for the unimodal baselines.
 
+    A two-stream model whose pathways exchange features between stages
+    (lateral connections, e.g. mmaction2's RGBPoseConv3D) is given as one
+    ``backbone``, a :class:`CoupledStagedBackbone`, instead of the two
+    branch backbones. It runs stage by stage in the same way, AMR included;
+    its branches interact (:attr:`branches_interact`), so single-modality
+    attacks run the whole model at every step.
+
     With ``amr``, ``S`` :class:`AMR` modules sit after the ``S`` deepest
     stages of both branches (AMR 1 after the last stage, AMR 2 one stage
     earlier, ...; paper §4.2). They act on every input, in training and at
     test time (DESIGN.md D3); their auxiliary predictions only enter the
     training loss.
 
-    The training loss is set by :meth:`set_adversarial_training` (done by
-    ``AdversarialTrainLoop``): standard by default, or Madry adversarial
-    training, or AMR's Eq. 12 (see :class:`AdversarialTraining`).
+    The training loss is the objective of ``train_cfg``: standard by
+    default, or Madry adversarial training, or AMR's Eq. 12 (see
+    :class:`AdversarialTraining`). The model builds it itself, so it
+    trains the same under any train loop. The paper's AMR training::
+
+        model = dict(
+            type='RGBSkeletonRecognizer', ...,
+            amr=dict(num_modules=3, ...),
+            train_cfg=dict(
+                mode='amr', lam=1.,
+                attack=dict(type='PGD', eps=dict(rgb=8/255, skeleton=8/255),
+                            alpha=dict(rgb=2/255, skeleton=2/255),
+                            steps=10, random_start=True, targets='both')))
 
     Inputs arrive *un-normalised*: RGB in [0, 1] (the data preprocessor
     divides by 255) and the skeleton in the units of the skeleton pipeline
@@ -51,6 +119,10 @@ class RGBSkeletonRecognizer(BaseModel):
             ``dict(type='InceptionI3D')``. Takes ``[N, 3, T, H, W]``.
         skeleton_backbone (dict, optional): Skeleton branch config, e.g.
             ``dict(type='HCN')``. Takes ``[N, M, T, V, C]``.
+        backbone (dict, optional): Instead of the two above, one
+            :class:`CoupledStagedBackbone` over the modalities, e.g.
+            ``dict(type='StagedRGBPoseConv3D')`` (its ``skeleton`` input
+            is a pose heatmap volume ``[N, K, T, H, W]``).
         rgb_mean (sequence[float]): Per-channel mean in [0, 1] units.
             Defaults to ImageNet's.
         rgb_std (sequence[float]): Per-channel std in [0, 1] units.
@@ -85,7 +157,14 @@ class RGBSkeletonRecognizer(BaseModel):
         data_preprocessor (dict, optional): Defaults to a
             ``MultiModalDataPreprocessor`` that stacks the batch, casts to
             float and scales RGB to [0, 1].
-        train_cfg, test_cfg (dict, optional): Kept for mmaction2 parity.
+        train_cfg (dict, optional): The training objective: ``mode``
+            (``'standard'``, ``'madry'`` or ``'amr'``; defaults to
+            ``'amr'``), ``attack`` (an ``mmamr.ATTACKS`` config, required
+            by ``'madry'`` and ``'amr'``) and ``lam`` (λ of Eq. 12,
+            ``'amr'`` only; defaults to 1), as in the example above. None
+            or empty: standard training. Logged once, at the first
+            training forward.
+        test_cfg (dict, optional): Kept for mmaction2 parity.
         init_cfg (dict, optional): Weight init config.
     """
 
@@ -93,6 +172,7 @@ class RGBSkeletonRecognizer(BaseModel):
                  cls_head: ConfigType,
                  rgb_backbone: OptConfigType = None,
                  skeleton_backbone: OptConfigType = None,
+                 backbone: OptConfigType = None,
                  rgb_mean: Sequence[float] = (0.485, 0.456, 0.406),
                  rgb_std: Sequence[float] = (0.229, 0.224, 0.225),
                  skeleton_mean: Sequence[float] = (0.5, 0.5, 0.5),
@@ -104,17 +184,22 @@ class RGBSkeletonRecognizer(BaseModel):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
+        configs = dict(rgb=rgb_backbone, skeleton=skeleton_backbone)
+        coupled = None
+        if backbone is not None:
+            coupled = self._build_coupled(backbone, configs)
+            consumed = set(coupled.modalities)
+        else:
+            consumed = {m for m, cfg in configs.items() if cfg is not None}
         if data_preprocessor is None:
             data_preprocessor = self.default_data_preprocessor(
-                rgb=rgb_backbone is not None,
-                skeleton=skeleton_backbone is not None)
+                rgb='rgb' in consumed, skeleton='skeleton' in consumed)
         if isinstance(data_preprocessor, dict):
             # Built here: mmengine's BaseModel would look in its own
             # registry, which lacks mmaction's preprocessors.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        configs = dict(rgb=rgb_backbone, skeleton=skeleton_backbone)
         # mmengine's ModuleDict, so that init_weights reaches the backbones.
         self.branches = ModuleDict()
         for modality, cfg in configs.items():
@@ -127,10 +212,17 @@ class RGBSkeletonRecognizer(BaseModel):
                     'implement mmamr StagedBackbone; wrap mmaction2 ResNet3d '
                     'backbones in StagedResNet3d.')
             self.branches[modality] = backbone
-        if not self.branches:
+        # A CoupledStagedBackbone over several modalities, or None.
+        self.backbone = coupled
+        if not self.branches and self.backbone is None:
             raise ValueError('RGBSkeletonRecognizer needs at least one of '
-                             'rgb_backbone and skeleton_backbone.')
-        feat_dims = {m: b.feat_dim for m, b in self.branches.items()}
+                             'rgb_backbone and skeleton_backbone (or a '
+                             'coupled backbone).')
+        feat_dims = {
+            m: dim
+            for unit in self._units
+            for m, dim in unit.feat_dims.items()
+        }
         head_cfg = dict(cls_head)
         in_channels = head_cfg.setdefault('in_channels',
                                           sum(feat_dims.values()))
@@ -153,8 +245,10 @@ class RGBSkeletonRecognizer(BaseModel):
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         # The training objective (None: standard training); not a module,
-        # it holds no weights and is rebuilt from the config by the loop.
+        # it holds no weights and is rebuilt from train_cfg.
         self.adversarial_training = None
+        self.set_adversarial_training(training_objective(train_cfg))
+        self._objective_logged = False
         if amr is not None:
             self.add_amrs(**amr)
         self.minsim = None
@@ -186,10 +280,52 @@ class RGBSkeletonRecognizer(BaseModel):
         return dict(
             type='MultiModalDataPreprocessor', preprocessors=preprocessors)
 
+    @staticmethod
+    def _build_coupled(cfg: ConfigType,
+                       configs: Dict) -> CoupledStagedBackbone:
+        """Build the ``backbone`` argument and check it."""
+        given = [f'{m}_backbone' for m, c in configs.items() if c is not None]
+        if given:
+            raise ValueError(f'Give either backbone or {" and ".join(given)}'
+                             ', not both: a coupled backbone runs every '
+                             'modality it consumes.')
+        backbone = MODELS.build(cfg)
+        if not isinstance(backbone, CoupledStagedBackbone):
+            raise TypeError(
+                f'backbone {type(backbone).__name__} must implement mmamr '
+                'CoupledStagedBackbone (pathways that exchange features); '
+                'give independent branches as rgb_backbone and '
+                'skeleton_backbone.')
+        unknown = sorted(set(backbone.modalities) - set(MODALITIES))
+        if unknown or not backbone.modalities:
+            raise ValueError(f'backbone {type(backbone).__name__} consumes '
+                             f'{list(backbone.modalities)}; the recognizer '
+                             f'knows {list(MODALITIES)}.')
+        return backbone
+
+    @property
+    def _units(self) -> list:
+        """The backbones as units of the coupled stage interface: one per
+        independent branch, or the coupled backbone."""
+        units = [_Branch(m, b) for m, b in self.branches.items()]
+        if self.backbone is not None:
+            units.append(self.backbone)
+        return units
+
+    def _units_for(self, modalities: Iterable[str]) -> list:
+        """The units running ``modalities``, in their order, each once."""
+        by_modality = {m: u for u in self._units for m in u.modalities}
+        units = []
+        for m in modalities:
+            if not any(u is by_modality[m] for u in units):
+                units.append(by_modality[m])
+        return units
+
     @property
     def modalities(self) -> Tuple[str, ...]:
         """Modalities this model consumes, in fusion order."""
-        return tuple(m for m in MODALITIES if m in self.branches)
+        consumed = {m for unit in self._units for m in unit.modalities}
+        return tuple(m for m in MODALITIES if m in consumed)
 
     def add_between_stages(self, depth: int, module: nn.Module) -> None:
         """Insert ``module`` after the ``depth``-th deepest stage of both
@@ -201,9 +337,10 @@ class RGBSkeletonRecognizer(BaseModel):
         ``couples_modalities = False`` and must then also accept a dict
         holding only some modalities (see :attr:`branches_interact`).
         """
-        for modality, backbone in self.branches.items():
-            backbone.check_stage_count(
-                depth, f'A module at depth {depth} ({modality} branch)')
+        for unit in self._units:
+            unit.check_stage_count(
+                depth, f'A module at depth {depth} '
+                f'({_branch_label(unit.modalities)})')
         self.between_stages[str(depth)] = module
 
     def add_amrs(self,
@@ -223,11 +360,13 @@ class RGBSkeletonRecognizer(BaseModel):
                              'int >= 0.')
         if num_modules == 0:
             return
-        stages = {m: b.num_stages for m, b in self.branches.items()}
+        units = self._units_for(self.modalities)
+        names = {m: u.name for u in units for m in u.modalities}
+        stages = {m: u.num_stages for u in units for m in u.modalities}
+        pools = {m: pool for u in units for m, pool in u.stage_pools().items()}
         if num_modules > min(stages.values()):
-            counts = ', '.join(
-                f'{type(self.branches[m]).__name__} ({m}) has {n}'
-                for m, n in stages.items())
+            counts = ', '.join(f'{names[m]} ({m}) has {n}'
+                               for m, n in stages.items())
             raise ValueError(
                 f'amr.num_modules={num_modules} exceeds the stages of the '
                 f'branches: {counts}; at most {min(stages.values())} AMRs '
@@ -251,20 +390,20 @@ class RGBSkeletonRecognizer(BaseModel):
                         m: shapes[m][-depth][1]
                         for m in self.modalities
                     },
-                    pools={
-                        m: self.branches[m].pool_stage
-                        for m in self.modalities
-                    },
+                    pools={m: pools[m]
+                           for m in self.modalities},
                     num_classes=self.cls_head.num_classes))
             self.add_between_stages(depth, module)
 
     def stage_shapes(
-        self, input_shapes: Dict[str, Sequence[int]]
-    ) -> Dict[str, List[Tuple[Tuple[int, ...], int]]]:
+            self,
+            input_shapes: Dict[str,
+                               Sequence[int]]) -> Dict[str, List[StageShape]]:
         """Shape of every stage's output for one clip of each modality.
 
-        Runs the branches once, without grad, in eval mode (no BatchNorm
-        statistics change), on zeros of ``[1, *input_shapes[m]]``.
+        Each backbone probes itself (:meth:`StagedBackbone.stage_shapes`:
+        once, without grad, in eval mode, on zeros); the normalisation is
+        only checked to keep the clip shape.
 
         Args:
             input_shapes (dict): Modality -> clip shape without the batch
@@ -279,50 +418,44 @@ class RGBSkeletonRecognizer(BaseModel):
         if given != sorted(self.modalities):
             raise ValueError(f'amr.input_shapes has {given}; the model has '
                              f'the branches {sorted(self.modalities)}.')
-        flags = [(module, module.training) for module in self.modules()]
-        self.eval()
+        clips = {m: tuple(input_shapes[m]) for m in self.modalities}
+        for m, clip in clips.items():
+            self._check_clip(m, clip)
         shapes = dict()
-        try:
-            for m in self.modalities:
-                shapes[m] = self._stage_shapes(m, tuple(input_shapes[m]))
-        finally:
-            for module, flag in flags:
-                module.training = flag
-        return shapes
+        for unit in self._units:
+            where = ' and '.join(f'amr.input_shapes[{m!r}]={clips[m]}'
+                                 for m in unit.modalities)
+            verb = 'does' if len(unit.modalities) == 1 else 'do'
+            where = (f'{where} {verb} not fit the '
+                     f'{_branch_label(unit.modalities)} ({unit.name})')
+            shapes.update(unit.stage_shapes(clips, where))
+        return {m: shapes[m] for m in self.modalities}
 
-    def _stage_shapes(
-            self, modality: str,
-            clip: Tuple[int, ...]) -> List[Tuple[Tuple[int, ...], int]]:
-        backbone = self.branches[modality]
+    def _check_clip(self, modality: str, clip: Tuple[int, ...]) -> None:
+        """A clip shape must have the modality's axes and keep its shape
+        through the normalisation (mean/std broadcast over it)."""
+        unit = self._units_for([modality])[0]
         where = (f'amr.input_shapes[{modality!r}]={clip} does not fit the '
-                 f'{modality} branch ({type(backbone).__name__})')
+                 f'{modality} branch ({unit.name})')
         if len(clip) != _CLIP_DIMS[modality]:
             raise ValueError(f'{where}: expected {_CLIP_DIMS[modality]} '
                              'sizes (one clip, without the batch axis).')
-        shapes = []
-        with torch.no_grad():
-            try:
-                x = self.normalize({modality: torch.zeros(1, *clip)})
-                x = backbone.forward_stem(x[modality])
-                for index in range(backbone.num_stages):
-                    x = backbone.forward_stage(index, x)
-                    pooled = backbone.pool_stage(x)
-                    if pooled.dim() != 2 or pooled.shape[0] != 1:
-                        raise ValueError(
-                            f'pool_stage gave {tuple(pooled.shape)} for one '
-                            'clip; it must give [1, C] (merging any axis '
-                            'the backbone folds into the batch).')
-                    shapes.append((tuple(x.shape[1:]), pooled.shape[1]))
-            except (RuntimeError, ValueError) as error:
-                raise ValueError(f'{where}: {error}') from error
-        return shapes
+        try:
+            normalized = self.normalize({modality: torch.zeros(1, *clip)})
+        except RuntimeError as error:
+            raise ValueError(f'{where}: {error}') from error
+        if tuple(normalized[modality].shape[1:]) != clip:
+            raise ValueError(
+                f'{where}: the {modality} mean/std broadcast it to '
+                f'{tuple(normalized[modality].shape[1:])}.')
 
     def set_adversarial_training(self, training) -> None:
-        """Set the training objective that :meth:`loss` computes.
+        """Replace the training objective that :meth:`loss` computes (for
+        scripts; configs set ``train_cfg``).
 
         Args:
             training (AdversarialTraining, optional): Standard training
-                when None (the default).
+                when None.
         """
         if training is not None:
             training.check_model(self)
@@ -410,17 +543,19 @@ class RGBSkeletonRecognizer(BaseModel):
         """
         maps = dict(maps)
         aux = dict()
-        done = {m: 0 for m in maps}
+        units = self._units_for(maps)
+        done = [0] * len(units)
         depths = sorted((int(d) for d in self.between_stages), reverse=True)
         for depth in depths + [None]:
-            for modality in maps:
-                backbone = self.branches[modality]
+            for k, unit in enumerate(units):
                 # Depth d sits after stage index num_stages - d.
-                stop = backbone.num_stages - (depth or 1) + 1
-                for index in range(done[modality], stop):
-                    maps[modality] = backbone.forward_stage(
-                        index, maps[modality])
-                done[modality] = stop
+                stop = unit.num_stages - (depth or 1) + 1
+                for index in range(done[k], stop):
+                    maps.update(
+                        unit.forward_stage(
+                            index, {m: maps[m]
+                                    for m in unit.modalities}))
+                done[k] = stop
             if depth is not None:
                 out = dict(self.between_stages[str(depth)](maps))
                 if AUX_LOGITS in out:
@@ -438,16 +573,17 @@ class RGBSkeletonRecognizer(BaseModel):
     def branches_interact(self) -> bool:
         """Whether a branch's features can depend on the other's input.
 
-        False when every module between stages declares
-        ``couples_modalities = False`` (its output map of a modality is a
-        function of that modality's input map alone). Then
-        :meth:`branch_features` may run a subset of the branches, which
-        lets a single-modality attack reuse the other branch's features.
-        Unknown modules count as coupling, the safe default.
+        False when the branches are independent backbones and every
+        module between stages declares ``couples_modalities = False`` (its
+        output map of a modality is a function of that modality's input
+        map alone). Then :meth:`branch_features` may run a subset of the
+        branches, which lets a single-modality attack reuse the other
+        branch's features. A coupled ``backbone`` (lateral connections)
+        and unknown modules count as coupling, the safe default.
         """
+        modules = self._units + list(self.between_stages.values())
         return any(
-            getattr(module, 'couples_modalities', True)
-            for module in self.between_stages.values())
+            getattr(module, 'couples_modalities', True) for module in modules)
 
     def branch_features(self,
                         inputs: Dict[str, torch.Tensor],
@@ -480,9 +616,18 @@ class RGBSkeletonRecognizer(BaseModel):
                 'run without the other.')
         folded, batch, views = self.split_views(inputs, modalities)
         folded = self.normalize(folded)
-        maps = {m: self.branches[m].forward_stem(x) for m, x in folded.items()}
+        units = self._units_for(folded)
+        maps = dict()
+        for unit in units:
+            maps.update(
+                unit.forward_stem({m: folded[m]
+                                   for m in unit.modalities}))
         maps, aux = self.forward_stages(maps, return_aux=True)
-        feats = {m: self.branches[m].forward_head(x) for m, x in maps.items()}
+        feats = dict()
+        for unit in units:
+            feats.update(
+                unit.forward_head({m: maps[m]
+                                   for m in unit.modalities}))
         if defend and self.feature_defence is not None:
             feats = self.feature_defence(feats)
         if return_aux:
@@ -520,14 +665,18 @@ class RGBSkeletonRecognizer(BaseModel):
              data_samples: SampleList) -> Dict[str, torch.Tensor]:
         """Training losses of a batch (one view per sample).
 
-        Computed by :attr:`adversarial_training` (standard training when
-        unset): ``loss_cls`` (plus ``loss_aux`` with AMRs) in standard
-        training; see :class:`AdversarialTraining` for the others. The
-        adversarial examples are made here, inside the forward that
+        Computed by :attr:`adversarial_training`, the objective of
+        ``train_cfg`` (standard training when unset): ``loss_cls`` (plus
+        ``loss_aux`` with AMRs) in standard training; see
+        :class:`AdversarialTraining` for the others. The adversarial
+        examples are made here, inside the forward that
         ``MMDistributedDataParallel`` runs, so they exist under DDP too.
         """
-        return (self.adversarial_training
-                or STANDARD_TRAINING).loss(self, inputs, data_samples)
+        objective = self.adversarial_training or STANDARD_TRAINING
+        if not self._objective_logged:
+            self._objective_logged = True
+            print_log(f'Training objective: {objective}', logger='current')
+        return objective.loss(self, inputs, data_samples)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: SampleList) -> SampleList:
