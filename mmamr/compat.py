@@ -173,6 +173,21 @@ def preprocess_stacked_action_inputs() -> None:
     ActionDataPreprocessor.preprocess = preprocess
 
 
+@_once
+def alias_numpy_inf() -> None:
+    """Give numpy 2 back the ``np.Inf`` alias that mmaction2 still uses.
+
+    mmaction2 1.2.0's ``PoseCompact`` and ``MMCompact`` (the PoseC3D and
+    RGBPoseConv3D pipelines) write ``np.Inf``, which numpy 2 removed, so
+    every such pipeline raises on its first sample. The alias names the
+    same float as ``np.inf``; setting it on the module changes nothing for
+    code that does not use it.
+    """
+    import numpy as np
+    if 'Inf' not in vars(np):
+        np.Inf = np.inf
+
+
 def apply_all() -> None:
     """Apply every fix; called by ``import mmamr``."""
     alias_importlib_metadata()
@@ -181,3 +196,4 @@ def apply_all() -> None:
     init_dist_without_cuda()
     destroy_process_group_at_exit()
     preprocess_stacked_action_inputs()
+    alias_numpy_inf()

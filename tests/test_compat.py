@@ -164,3 +164,24 @@ def test_action_preprocessor_takes_stacked_batches():
         assert torch.equal(outputs[0][modality], outputs[1][modality])
     assert outputs[1]['rgb'].dtype == torch.float32
     assert outputs[1]['rgb'].max() <= 1
+
+
+def test_mmaction_pose_compact_runs_on_numpy_2():
+    code = """
+        {imports}
+        import numpy as np
+        from mmaction.datasets.transforms import MMCompact, PoseCompact
+        kp = np.random.default_rng(0).uniform(10, 50, (1, 4, 17, 2))
+        for compact in (PoseCompact(), MMCompact()):
+            imgs = [np.zeros((64, 64, 3), np.uint8)] * 4
+            out = compact(dict(img_shape=(64, 64), keypoint=kp.copy(),
+                               keypoint_score=np.ones((1, 4, 17)),
+                               imgs=imgs))
+            assert out['keypoint'].shape == kp.shape
+        """
+    fixed = run_python(code.format(imports='import mmamr'))
+    assert fixed.returncode == 0, fixed.stderr
+    unfixed = run_python(code.format(imports=''))
+    if unfixed.returncode == 0:
+        pytest.skip('installed numpy or mmaction2 no longer needs the alias')
+    assert 'Inf' in unfixed.stderr

@@ -5,7 +5,7 @@ from mmaction.datasets.transforms import PackActionInputs
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import to_tensor
 
-# input key -> (results key, transform that must have produced it)
+# input -> (default results key, transform that must have produced it)
 SOURCES = dict(
     rgb=('imgs', "FormatShape(input_format='NCTHW')"),
     skeleton=('skeleton', 'FormatSkeletonInput'))
@@ -31,23 +31,30 @@ class PackRGBSkeletonInputs(PackActionInputs):
             Defaults to ``('frame_dir', 'img_shape')``.
         algorithm_keys (Sequence[str]): Custom fields of the data sample.
             Defaults to ``()``.
+        rgb_key (str): The results key packed as ``'rgb'``. Defaults to
+            ``'imgs'``.
+        skeleton_key (str): The results key packed as ``'skeleton'``,
+            e.g. ``'heatmap_imgs'`` for mmaction2's pose heatmap volumes
+            (``GeneratePoseTarget``). Defaults to ``'skeleton'``.
     """
 
-    def __init__(
-        self,
-        meta_keys: Sequence[str] = ('frame_dir', 'img_shape'),
-        algorithm_keys: Sequence[str] = ()
-    ) -> None:
+    def __init__(self,
+                 meta_keys: Sequence[str] = ('frame_dir', 'img_shape'),
+                 algorithm_keys: Sequence[str] = (),
+                 rgb_key: str = 'imgs',
+                 skeleton_key: str = 'skeleton') -> None:
         super().__init__(
             collect_keys=(),
             meta_keys=meta_keys,
             algorithm_keys=algorithm_keys)
+        self.keys = dict(rgb=rgb_key, skeleton=skeleton_key)
 
     def transform(self, results: Dict) -> Dict:
         """Return ``dict(inputs=dict(rgb=..., skeleton=...),
         data_samples=ActionDataSample)``."""
         inputs = dict()
-        for name, (key, producer) in SOURCES.items():
+        for name, (_, producer) in SOURCES.items():
+            key = self.keys[name]
             if key not in results:
                 continue
             value = results[key]
@@ -58,8 +65,9 @@ class PackRGBSkeletonInputs(PackActionInputs):
             inputs[name] = to_tensor(value)
         if not inputs:
             raise KeyError(
-                "Found neither 'imgs' nor 'skeleton' to pack; the pipeline "
-                'needs FormatShape and/or FormatSkeletonInput.')
+                f'Found neither {self.keys["rgb"]!r} nor '
+                f'{self.keys["skeleton"]!r} to pack; the pipeline needs '
+                'FormatShape and/or FormatSkeletonInput.')
         packed = super().transform(results)
         packed['inputs'] = inputs
         return packed
