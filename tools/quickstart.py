@@ -164,12 +164,18 @@ def prepare_data(data_root: str, seed: int, workers: int,
                  num_per_class: int) -> str:
     """Generate (or reuse) the raw dataset and convert it (unless done);
     return the pkl."""
-    generate_synthetic(
-        data_root,
-        seed=seed,
-        num_per_class=num_per_class,
-        workers=workers,
-        progress=True)
+    try:
+        generate_synthetic(
+            data_root,
+            seed=seed,
+            num_per_class=num_per_class,
+            workers=workers,
+            progress=True)
+    except FileExistsError as error:
+        # A folder made with other options (or by an older version) is
+        # never mixed with new samples; say what to do, without a trace.
+        raise SystemExit(f'error: {error}\nDelete it, or give the '
+                         'quickstart another --data-root.') from None
     ann_file = osp.join(data_root, 'synthetic_3d_rgb.pkl')
     skeleton_dir = osp.join(data_root, SKELETON_DIR)
     if converted_already(ann_file, skeleton_dir):

@@ -35,3 +35,17 @@ def test_a_finished_conversion_is_skipped_an_outdated_one_redone(
     quickstart.prepare_data(root, 0, 1, num_per_class=1)
     assert len(calls) == 2
     assert len(mmengine.load(ann_file)['annotations']) == 10
+
+
+def test_a_data_folder_made_with_other_options_stops_with_advice(tmp_path):
+    quickstart = load_quickstart()
+    root = str(tmp_path / 'data')
+    quickstart.prepare_data(root, 0, 1, num_per_class=1)
+    try:
+        quickstart.prepare_data(root, 1, 1, num_per_class=1)
+    except SystemExit as stop:
+        message = str(stop.code)
+    else:
+        raise AssertionError('a folder made with seed 0 was reused for 1')
+    assert message.startswith('error: ') and root in message
+    assert 'seed' in message and '--data-root' in message
