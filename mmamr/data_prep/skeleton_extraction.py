@@ -52,6 +52,16 @@ class VideoJob:
     iou_thr: float
 
 
+def job_fingerprint(job: VideoJob) -> str:
+    """What a video's cached output holds besides the poses: its label.
+
+    The cache is reused only while this is unchanged, so a label edited in
+    a video list redoes that video alone (splits are not cached: they are
+    read from the lists at every run).
+    """
+    return f'label={job.item.label}'
+
+
 def read_batches(path: str, batch_size: int):
     """Yield lists of at most ``batch_size`` BGR frames, in order.
 
@@ -226,7 +236,8 @@ def extract_skeletons(video_dir: str,
     ran = run.run(
         jobs,
         partial(extract_video, estimator=estimator, progress=progress),
-        progress=progress)
+        progress=progress,
+        fingerprint=job_fingerprint)
     # Name a video skipped as a whole by its path, not its job key.
     paths = {item.key: item.path for item in items}
     for key, reasons in run.failed.items():

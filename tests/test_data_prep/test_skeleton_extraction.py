@@ -187,3 +187,24 @@ def test_nobody_detected_is_an_error(videos, tmp_path):
         extract_skeletons(
             str(videos), str(tmp_path / 'out.pkl'), FakeEstimator(nobody=True),
             MODEL)
+
+
+def test_an_edited_label_redoes_only_its_video(videos, tmp_path):
+    """Cached results are keyed by what they hold: a label changed in a
+    video list is not served from the cache of the old one."""
+    out, lists = tmp_path / 'out.pkl', dict(train=str(tmp_path / 'l.txt'))
+    (tmp_path / 'l.txt').write_text('first.avi 2\nsub/second.avi 7\n')
+    extract_skeletons(
+        str(videos),
+        str(out),
+        FakeEstimator(),
+        MODEL,
+        split_lists=lists,
+        keep_work_dir=True)
+    (tmp_path / 'l.txt').write_text('first.avi 4\nsub/second.avi 7\n')
+    again = FakeEstimator()
+    result = extract_skeletons(
+        str(videos), str(out), again, MODEL, split_lists=lists, overwrite=True)
+    labels = {a['frame_dir']: a['label'] for a in result['annotations']}
+    assert labels == {'first': 4, 'sub/second': 7}
+    assert again.frames_seen == 103  # the edited video only
