@@ -12,7 +12,7 @@ import os
 import pickle
 import secrets
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union
 
 PathLike = Union[str, Path]
 # ``.<stem>.tmp-<8 hex digits><suffix>``: hidden from the usual globs.
@@ -56,6 +56,29 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def refuse_overwrite(paths: Union[PathLike, Sequence[PathLike]],
+                     overwrite: bool) -> None:
+    """Fail if one of ``paths`` exists, unless ``overwrite``: a tool
+    replaces an earlier output only on request.
+
+    Call it before any work starts, so a refused run leaves no trace. A
+    resumed run is unaffected when the output is written last (a run
+    interrupted before it has none).
+
+    Raises:
+        FileExistsError: The message names every existing path.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    existing = [str(p) for p in paths if os.path.lexists(p)]
+    if existing and not overwrite:
+        one = len(existing) == 1
+        raise FileExistsError(
+            f'{", ".join(existing)} already exist{"s" if one else ""}; pass '
+            '--overwrite (overwrite=True in Python) to replace '
+            f'{"it" if one else "them"}')
 
 
 def write_text_atomic(text: str, path: PathLike) -> None:

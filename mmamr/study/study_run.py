@@ -80,8 +80,8 @@ def train(run: StudyRun,
     are those of one process. What differs is BatchNorm's training
     statistics, computed per process over its share of the batch as in any
     mmaction2 DDP run, so the weights differ from a one-process run (the
-    quickstart's table by up to 5.5 points, docs/results.md); with deterministic
-    statistics the two agree up to float summation order
+    quickstart's table by up to 5.5 points, docs/results.md); with
+    deterministic statistics the two agree up to float summation order
     (``tests/test_tools/test_dist_train.py``). A batch size set in
     ``run.train_options`` is not split; the config's is.
     """

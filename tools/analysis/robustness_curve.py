@@ -17,12 +17,12 @@ unless ``--overwrite`` is given.
 import argparse
 import csv
 import io
-import os
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
-from mmamr.common import save_figure_atomic, write_text_atomic
+from mmamr.common import (refuse_overwrite, save_figure_atomic,
+                          write_text_atomic)
 from mmamr.evaluation.eps_sweep import SUFFIXES, load_curves
 from mmamr.evaluation.robustness import COLUMNS, HEADERS
 from mmamr.utils import load_named_runs
@@ -59,17 +59,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='replace those files if they exist (default: refuse)')
     return parser.parse_args(argv)
-
-
-def refuse_overwrite(files: Sequence[str], overwrite: bool) -> None:
-    """Fail if one of ``files`` exists, unless ``overwrite``: an earlier
-    figure is replaced only on request."""
-    existing = [f for f in files if os.path.lexists(f)]
-    if existing and not overwrite:
-        one = len(existing) == 1
-        raise FileExistsError(
-            f'{", ".join(existing)} already exist{"s" if one else ""}; pass '
-            f'--overwrite to replace {"it" if one else "them"}')
 
 
 def panels(runs: Sequence[Run], attacks: Optional[Sequence[str]],

@@ -22,12 +22,12 @@ import copy
 import csv
 import io
 import logging
-import os
 from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
 
-from mmamr.common import save_figure_atomic, write_text_atomic
+from mmamr.common import (refuse_overwrite, save_figure_atomic,
+                          write_text_atomic)
 from mmamr.evaluation.robustness import (COLUMNS, HEADERS,
                                          add_relative_improvement,
                                          load_results, markdown_table,
@@ -66,17 +66,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='replace those files if they exist (default: refuse)')
     parser.add_argument('--title', help='title of the table and the plot')
     return parser.parse_args(argv)
-
-
-def refuse_overwrite(files: Sequence[str], overwrite: bool) -> None:
-    """Fail if one of ``files`` exists, unless ``overwrite``: an earlier
-    table is replaced only on request."""
-    existing = [f for f in files if os.path.lexists(f)]
-    if existing and not overwrite:
-        one = len(existing) == 1
-        raise FileExistsError(
-            f'{", ".join(existing)} already exist{"s" if one else ""}; pass '
-            f'--overwrite to replace {"it" if one else "them"}')
 
 
 def with_baseline(rows: Sequence[Row], attack: str, k: str,

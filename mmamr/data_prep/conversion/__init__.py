@@ -2,8 +2,8 @@
 """Machinery shared by the dataset converters: atomic writes, resumable
 parallel jobs, streaming pickle assembly, video re-encoding."""
 from mmamr.common.atomic_io import (atomic_output, dump_pickle_atomic,
-                                    remove_temporaries)
-from .output_dirs import prepare_output_dirs, refuse_overwrite
+                                    refuse_overwrite, remove_temporaries)
+from .output_dirs import prepare_output_dirs
 from .progress import with_progress
 from .resumable import JobOutput, ResumableRun, write_skip_report
 from .streaming_pickle import dump_annotation_pickle

@@ -1,6 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """The output folders of a conversion."""
-import os
 from pathlib import Path
 
 from mmamr.common.atomic_io import PathLike, remove_temporaries
@@ -17,19 +16,3 @@ def prepare_output_dirs(out_file: PathLike, *folders: PathLike) -> None:
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)
             remove_temporaries(folder)
-
-
-def refuse_overwrite(out_file: PathLike, overwrite: bool) -> None:
-    """Fail if ``out_file`` exists, unless ``overwrite``.
-
-    Called before any work starts, so a refused run leaves no trace. A
-    resumed run is unaffected: the pickle is written last, so a run
-    interrupted before it has none.
-
-    Raises:
-        FileExistsError: ``out_file`` exists (the message names it).
-    """
-    if not overwrite and os.path.lexists(out_file):
-        raise FileExistsError(
-            f'{out_file} already exists; pass --overwrite (overwrite=True '
-            'in Python) to replace it')
