@@ -101,6 +101,13 @@ class Attack:
         fast_path (bool): For a single-modality attack on a model whose
             branches do not interact before fusion, compute the other
             branch's features once. Defaults to True.
+
+    Shape:
+        - inputs: ``dict(rgb=[N, (V,) 3, T, H, W], skeleton=[N, (V,) M, T,
+          J, C])``; RGB in [0, 1], skeleton in ``NormalizeSkeleton`` units
+          (not clamped).
+        - labels: ``[N]``; target_labels: ``[N]`` (targeted mode).
+        - output: a dict like ``inputs``.
     """
 
     def __init__(self,

@@ -28,21 +28,12 @@ class CW(PGD):
             margin stops moving. The default, 50, is the "CW∞" setting of
             the common adversarial-training evaluation code, in effect an
             unclipped margin. (Default: 50)
-        random_start (bool): Start from a uniform point of the ε-ball.
-            (Default: True)
-        targets (str): ``'rgb'``, ``'skeleton'`` or ``'both'``.
-            (Default: ``'both'``)
-        targeted (bool): Push towards ``target_labels``. (Default: False)
-        model_mode (str): ``'eval'`` or ``'train'``. (Default: ``'eval'``)
-        best_iterate (bool): See :class:`PGD`. (Default: False)
-        fast_path (bool): See :class:`Attack`. (Default: True)
+        random_start, targets, targeted, model_mode, best_iterate,
+        fast_path: As :class:`PGD` (targeted: push towards
+            ``target_labels``).
 
     Shape:
-        - inputs: ``dict(rgb=[N, (V,) 3, T, H, W], skeleton=[N, (V,) M, T,
-          J, C])``; RGB in [0, 1], skeleton in ``NormalizeSkeleton`` units
-          (not clamped).
-        - labels: ``[N]``; target_labels: ``[N]`` (targeted mode).
-        - output: a dict like ``inputs``.
+        See :class:`Attack`.
 
     Examples::
         >>> attack = CW(eps=dict(rgb=8/255, skeleton=8/255), kappa=0.)

@@ -27,11 +27,7 @@ class FGSM(PGD):
         fast_path (bool): See :class:`Attack`. (Default: True)
 
     Shape:
-        - inputs: ``dict(rgb=[N, (V,) 3, T, H, W], skeleton=[N, (V,) M, T,
-          J, C])``; RGB in [0, 1], skeleton in ``NormalizeSkeleton`` units
-          (not clamped).
-        - labels: ``[N]``; target_labels: ``[N]`` (targeted mode).
-        - output: a dict like ``inputs``.
+        See :class:`Attack`.
 
     Examples::
         >>> attack = FGSM(eps=dict(rgb=8/255, skeleton=8/255))

@@ -6,11 +6,11 @@ works on any callable mapping an inputs dict to logits ``[N, K]``. The
 keyword arguments are those of the classes, plus ``target_labels`` and
 ``generator`` of :meth:`Attack.__call__`.
 """
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Type
 
 import torch
 
-from .base import Generators
+from .base import Attack, Generators
 from .cw import CW
 from .fgsm import FGSM
 from .pgd import PGD
@@ -18,33 +18,25 @@ from .pgd import PGD
 Inputs = Dict[str, torch.Tensor]
 
 
-def fgsm(model: Callable,
-         inputs: Inputs,
-         labels: torch.Tensor,
-         target_labels: Optional[torch.Tensor] = None,
-         **kwargs) -> Inputs:
-    """:class:`FGSM` ``(**kwargs)(model, inputs, labels, target_labels)``.
-    """
-    return FGSM(**kwargs)(model, inputs, labels, target_labels)
+def _one_call(attack: Type[Attack]) -> Callable[..., Inputs]:
+    """The function form of ``attack``: build it from the keyword
+    arguments, then call it once."""
+
+    def call(model: Callable,
+             inputs: Inputs,
+             labels: torch.Tensor,
+             target_labels: Optional[torch.Tensor] = None,
+             generator: Optional[Generators] = None,
+             **kwargs) -> Inputs:
+        return attack(**kwargs)(model, inputs, labels, target_labels,
+                                generator)
+
+    call.__name__ = call.__qualname__ = attack.__name__.lower()
+    call.__doc__ = (f':class:`{attack.__name__}` ``(**kwargs)(model, '
+                    'inputs, labels, target_labels, generator)``.')
+    return call
 
 
-def pgd(model: Callable,
-        inputs: Inputs,
-        labels: torch.Tensor,
-        target_labels: Optional[torch.Tensor] = None,
-        generator: Optional[Generators] = None,
-        **kwargs) -> Inputs:
-    """:class:`PGD` ``(**kwargs)(model, inputs, labels, target_labels,
-    generator)``."""
-    return PGD(**kwargs)(model, inputs, labels, target_labels, generator)
-
-
-def cw(model: Callable,
-       inputs: Inputs,
-       labels: torch.Tensor,
-       target_labels: Optional[torch.Tensor] = None,
-       generator: Optional[Generators] = None,
-       **kwargs) -> Inputs:
-    """:class:`CW` ``(**kwargs)(model, inputs, labels, target_labels,
-    generator)``."""
-    return CW(**kwargs)(model, inputs, labels, target_labels, generator)
+fgsm = _one_call(FGSM)
+pgd = _one_call(PGD)
+cw = _one_call(CW)

@@ -43,11 +43,7 @@ class PGD(Attack):
         fast_path (bool): See :class:`Attack`. (Default: True)
 
     Shape:
-        - inputs: ``dict(rgb=[N, (V,) 3, T, H, W], skeleton=[N, (V,) M, T,
-          J, C])``; RGB in [0, 1], skeleton in ``NormalizeSkeleton`` units
-          (not clamped).
-        - labels: ``[N]``; target_labels: ``[N]`` (targeted mode).
-        - output: a dict like ``inputs``.
+        See :class:`Attack`.
 
     Examples::
         >>> attack = PGD(eps=dict(rgb=8/255, skeleton=8/255), steps=20)
