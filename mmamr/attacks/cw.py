@@ -1,6 +1,4 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-from typing import Mapping, Optional
-
 import torch
 
 from mmamr.registry import ATTACKS
@@ -32,21 +30,15 @@ class CW(PGD):
         fast_path: As :class:`PGD` (targeted: push towards
             ``target_labels``).
 
-    Shape:
-        See :class:`Attack`.
+    Inputs, labels and output: see :class:`Attack`.
 
     Examples::
         >>> attack = CW(eps=dict(rgb=8/255, skeleton=8/255), kappa=0.)
         >>> adv_inputs = attack(model, inputs, labels)
     """
 
-    def __init__(self,
-                 eps: Optional[Mapping[str, float]] = None,
-                 alpha: Optional[Mapping[str, float]] = None,
-                 steps: int = 30,
-                 kappa: float = 50.,
-                 **kwargs) -> None:
-        super().__init__(eps=eps, alpha=alpha, steps=steps, **kwargs)
+    def __init__(self, steps: int = 30, kappa: float = 50., **kwargs) -> None:
+        super().__init__(steps=steps, **kwargs)
         if not float(kappa) >= 0:
             raise ValueError(f'kappa={kappa!r} must be >= 0.')
         self.kappa = float(kappa)

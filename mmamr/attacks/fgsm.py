@@ -26,8 +26,7 @@ class FGSM(PGD):
         model_mode (str): ``'eval'`` or ``'train'``. (Default: ``'eval'``)
         fast_path (bool): See :class:`Attack`. (Default: True)
 
-    Shape:
-        See :class:`Attack`.
+    Inputs, labels and output: see :class:`Attack`.
 
     Examples::
         >>> attack = FGSM(eps=dict(rgb=8/255, skeleton=8/255))

@@ -42,8 +42,7 @@ class PGD(Attack):
             the paper's choice). Costs one extra forward. (Default: False)
         fast_path (bool): See :class:`Attack`. (Default: True)
 
-    Shape:
-        See :class:`Attack`.
+    Inputs, labels and output: see :class:`Attack`.
 
     Examples::
         >>> attack = PGD(eps=dict(rgb=8/255, skeleton=8/255), steps=20)
