@@ -1,18 +1,16 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Test a checkpoint: MMAction2's tools/test.py with mmamr loaded."""
 import argparse
-import os
-import os.path as osp
 
-from mmaction.registry import RUNNERS
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.engine.hooks import CheckpointKeysHook
 from mmamr.utils import setup_dist_cfg
 from mmamr.utils.robust_test_args import (add_robust_args, apply_robust_args,
                                           check_robust_args, write_eps_sweep)
+from mmamr.utils.tool_args import (add_launch_args, build_runner,
+                                   export_local_rank, set_work_dir)
 
 
 def parse_args():
@@ -26,25 +24,14 @@ def parse_args():
         '--dump',
         type=str,
         help='dump predictions to a pickle file for offline evaluation')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, xxx=yyy format')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
     add_robust_args(parser)
     args = parser.parse_args()
     try:
         check_robust_args(args)
     except (ValueError, FileNotFoundError) as err:
         parser.error(str(err))
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -61,11 +48,7 @@ def merge_args(cfg, args):
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     return setup_dist_cfg(cfg)
 
@@ -76,10 +59,7 @@ def main():
     # Before merge_args: --dump and --cfg-options apply on top of it.
     sweep = apply_robust_args(cfg, args)
     cfg = merge_args(cfg, args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     # mmengine only warns when the checkpoint fits none of the model's
     # keys; testing random weights must fail instead.
     runner.register_hook(CheckpointKeysHook(args.checkpoint))

@@ -5,16 +5,14 @@ Same flags as MMAction2; on a machine without CUDA a launched job uses gloo
 (see :func:`mmamr.utils.setup_dist_cfg`).
 """
 import argparse
-import os
-import os.path as osp
 
-from mmaction.registry import RUNNERS
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.engine.hooks import CheckpointKeysHook
 from mmamr.utils import setup_dist_cfg
+from mmamr.utils.tool_args import (add_launch_args, build_runner,
+                                   export_local_rank, set_work_dir)
 
 
 def parse_args():
@@ -47,20 +45,9 @@ def parse_args():
         '--deterministic',
         action='store_true',
         help='set deterministic options for the CUDNN backend')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, xxx=yyy format')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -71,11 +58,7 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args)
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
@@ -105,10 +88,7 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     # A `load_from` that fits none of the model's keys (e.g. an RGB-only
     # checkpoint into the two-stream model) must fail, not train from
     # random weights; mmengine only warns.

@@ -333,14 +333,8 @@ def convert_imigue(label_csv: str,
             JSON frames of a video. Defaults to ``'{video_id}'``.
         video_template (str): File name of a long video in ``video_dir``.
             Defaults to ``'{video_id}.mp4'``.
-        work_dir (str, optional): Folder of the per-video results (in
-            its sub-folder ``.mmamr_conversion``; any folder, nothing else
-            in it is touched). Defaults to ``<out_file>.work``.
-        keep_work_dir (bool): Keep the results after success. Defaults to
-            False.
-        overwrite (bool): Replace ``out_file`` if it exists; otherwise
-            that raises ``FileExistsError`` before any work. Defaults to
-            False.
+        work_dir, keep_work_dir, overwrite: As
+            :func:`~.ntu_converter.convert_ntu` (per video here).
         skip_invalid (bool): Skip malformed clips (counted, listed in the
             result and ``<out_file>.skipped.txt``) instead of stopping.
             Defaults to False.

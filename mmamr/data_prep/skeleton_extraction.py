@@ -185,14 +185,8 @@ def extract_skeletons(video_dir: str,
         iou_thr (float): Box IoU linking a person across frames
             (:func:`~.person_tracks.link_tracks`). Defaults to 0.3.
         progress (bool): Progress bars (videos, frames). Defaults to False.
-        work_dir (str, optional): Folder of the per-video results (in
-            its sub-folder ``.mmamr_conversion``; any folder, nothing else
-            in it is touched). Defaults to ``<out_file>.work``.
-        keep_work_dir (bool): Keep the results after success. Defaults to
-            False.
-        overwrite (bool): Replace ``out_file`` if it exists; otherwise
-            that raises ``FileExistsError`` before any work. Defaults to
-            False.
+        work_dir, keep_work_dir, overwrite: As
+            :func:`~.ntu_converter.convert_ntu` (per video here).
         skip_invalid (bool): Skip (count, list in
             ``<out_file>.skipped.txt``) unreadable videos and videos where
             nobody is detected, instead of stopping. Defaults to False.
