@@ -21,11 +21,10 @@ Interrupted? Run the same command again: finished videos are kept in
 import argparse
 import os
 import sys
-import time
 
 from mmamr.data_prep.conversion import refuse_overwrite
-from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
-                                            run_kwargs)
+from mmamr.data_prep.conversion.cli import (add_run_arguments,
+                                            convert_and_report, run_kwargs)
 from mmamr.data_prep.person_pose_estimator import (DEFAULT_DET_CONFIG,
                                                    DEFAULT_POSE_CONFIG,
                                                    PersonPoseEstimator)
@@ -119,21 +118,16 @@ def main(argv=None):
         det_score_thr=args.det_score_thr,
         det_cat_id=args.det_cat_id,
         max_persons_per_frame=args.max_persons_per_frame)
-    start = time.time()
-    try:
-        estimator = PersonPoseEstimator(device=args.device, **model_options)
-        result = extract_skeletons(
+    convert_and_report(
+        args.out_file, lambda: extract_skeletons(
             args.video_dir,
             args.out_file,
-            estimator,
+            PersonPoseEstimator(device=args.device, **model_options),
             model_options,
             split_lists=dict(args.split) if args.split else None,
             max_persons=args.max_persons,
             batch_size=args.batch_size,
-            **run_kwargs(args))
-    except (ValueError, FileNotFoundError) as e:
-        sys.exit(f'error: {e}')
-    print_summary(result, args.out_file, time.time() - start)
+            **run_kwargs(args)))
 
 
 if __name__ == '__main__':

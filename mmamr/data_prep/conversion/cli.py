@@ -2,6 +2,9 @@
 """Command-line options and summary shared by the converter scripts."""
 import argparse
 import os
+import sys
+import time
+from typing import Callable
 
 
 def add_run_arguments(parser: argparse.ArgumentParser,
@@ -68,3 +71,19 @@ def print_summary(result: dict, out_file: str, seconds: float) -> None:
     if result['skipped']:
         print(f'{len(result["skipped"])} samples skipped, listed in '
               f'{out_file}.skipped.txt')
+
+
+def convert_and_report(out_file: str, convert: Callable[[], dict]) -> dict:
+    """Run ``convert()`` and print its summary.
+
+    Malformed input, a missing file or an existing ``out_file`` without
+    ``--overwrite`` ends the script with ``error: <message>`` (the message
+    names the file), not a traceback.
+    """
+    start = time.time()
+    try:
+        result = convert()
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    print_summary(result, out_file, time.time() - start)
+    return result

@@ -14,11 +14,9 @@ Interrupted? Run the same command again: finished videos are kept in
 ``<out_file>.work`` and not redone. See docs/data_preparation.md.
 """
 import argparse
-import sys
-import time
 
-from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
-                                            run_kwargs)
+from mmamr.data_prep.conversion.cli import (add_run_arguments,
+                                            convert_and_report, run_kwargs)
 from mmamr.data_prep.imigue_converter import convert_imigue
 
 
@@ -62,9 +60,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        result = convert_imigue(
+    convert_and_report(
+        args.out_file, lambda: convert_imigue(
             args.label_csv,
             args.pose_dir,
             args.out_file,
@@ -75,12 +72,7 @@ def main(argv=None):
             max_persons=args.max_persons,
             pose_dir_template=args.pose_dir_template,
             video_template=args.video_template,
-            **run_kwargs(args))
-    # Malformed input, or an existing out_file without --overwrite: the
-    # message names the file.
-    except (ValueError, FileExistsError) as e:
-        sys.exit(f'error: {e}')
-    print_summary(result, args.out_file, time.time() - start)
+            **run_kwargs(args)))
 
 
 if __name__ == '__main__':

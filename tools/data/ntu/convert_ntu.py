@@ -13,11 +13,9 @@ Interrupted? Run the same command again: finished samples are kept in
 ``<out_file>.work`` and not redone. See docs/data_preparation.md.
 """
 import argparse
-import sys
-import time
 
-from mmamr.data_prep.conversion.cli import (add_run_arguments, print_summary,
-                                            run_kwargs)
+from mmamr.data_prep.conversion.cli import (add_run_arguments,
+                                            convert_and_report, run_kwargs)
 from mmamr.data_prep.ntu_converter import convert_ntu
 
 
@@ -62,9 +60,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.time()
-    try:
-        result = convert_ntu(
+    convert_and_report(
+        args.out_file, lambda: convert_ntu(
             args.skeleton_dir,
             args.out_file,
             video_dir=args.video_dir,
@@ -73,12 +70,7 @@ def main(argv=None):
             out_video_dir=args.out_video_dir,
             short_side=args.short_side,
             with_keypoint_2d=not args.no_keypoint_2d,
-            **run_kwargs(args))
-    # Malformed input, or an existing out_file without --overwrite: the
-    # message names the file.
-    except (ValueError, FileExistsError) as e:
-        sys.exit(f'error: {e}')
-    print_summary(result, args.out_file, time.time() - start)
+            **run_kwargs(args)))
 
 
 if __name__ == '__main__':
