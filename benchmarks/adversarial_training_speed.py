@@ -38,15 +38,15 @@ import argparse
 import json
 import os
 import os.path as osp
-import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
 
 import torch
+from harness import (add_common_args, command, machine, machine_line, report,
+                     time_interleaved)
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -57,7 +57,6 @@ from mmengine.runner import set_random_seed
 import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.attacks import PGD
 from mmamr.attacks.budget import project
-from mmamr.evaluation import dump_results
 from mmamr.models import AdversarialTraining
 from mmamr.utils import init_weights_quietly
 
@@ -102,13 +101,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=5,
         help='timed iterations of each variant, interleaved')
-    parser.add_argument('--warmup', type=int, default=1)
+    add_common_args(parser)
     parser.add_argument(
         '--steps', type=int, default=None, help='override the PGD steps')
-    parser.add_argument(
-        '--threads', type=int, default=None, help='torch threads')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--max-ratio',
         type=float,
@@ -118,7 +114,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--no-memory',
         action='store_true',
         help='skip the per-variant memory subprocesses')
-    parser.add_argument('--json', default=None, help='also write results')
     parser.add_argument(
         '--memory-child', choices=VARIANTS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -230,47 +225,35 @@ def stem_conv_costs(model, batch, device) -> Optional[Dict[str, float]]:
         weight_grad_s=weight_grad)
 
 
-def step(model, optim_wrapper, batch, objective, device) -> float:
-    model.set_adversarial_training(objective)
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    model.train_step(batch, optim_wrapper)
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def measure_times(model, optim_wrapper, batch, objectives,
                   args) -> Dict[str, Dict]:
-    """Interleaved rounds; per variant the single times and summaries."""
-    for variant in VARIANTS:
-        for _ in range(args.warmup):
-            step(model, optim_wrapper, batch, objectives[variant], args.device)
-    times = {v: [] for v in VARIANTS}
+    """The runner's ``train_step`` under each objective, interleaved;
+    on CUDA also each variant's peak memory."""
+
+    jobs = dict.fromkeys(VARIANTS,
+                         lambda: model.train_step(batch, optim_wrapper))
     peaks = dict()
-    for r in range(args.rounds):
-        order = VARIANTS[r % 3:] + VARIANTS[:r % 3]
-        for variant in order:
-            if args.device.startswith('cuda'):
-                torch.cuda.reset_peak_memory_stats()
-            times[variant].append(
-                step(model, optim_wrapper, batch, objectives[variant],
-                     args.device))
-            if args.device.startswith('cuda'):
-                peaks[variant] = max(
-                    peaks.get(variant, 0), torch.cuda.max_memory_allocated())
-    out = dict()
-    for variant, values in times.items():
-        out[variant] = dict(
-            median_s=statistics.median(values),
-            mean_s=statistics.mean(values),
-            min_s=min(values),
-            max_s=max(values),
-            times_s=values)
-        if variant in peaks:
-            out[variant]['cuda_peak_mib'] = peaks[variant] / 2**20
-    return out
+    cuda = args.device.startswith('cuda')
+
+    def before(variant: str) -> None:
+        model.set_adversarial_training(objectives[variant])
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+
+    def after(variant: str) -> None:
+        if cuda:
+            peaks[variant] = max(
+                peaks.get(variant, 0), torch.cuda.max_memory_allocated())
+
+    # The warm-up runs go through the same hooks (the objective is set).
+    for variant in VARIANTS:
+        before(variant)
+        for _ in range(args.warmup):
+            jobs[variant]()
+    times = time_interleaved(jobs, 0, args.rounds, before, after)
+    for variant, peak in peaks.items():
+        times[variant]['cuda_peak_mib'] = peak / 2**20
+    return times
 
 
 def memory_status() -> Dict[str, float]:
@@ -307,9 +290,9 @@ def memory_child(args) -> None:
     except OSError:
         pass
     base = memory_status()
+    model.set_adversarial_training(objectives[args.memory_child])
     for _ in range(1 + 2):
-        step(model, optim_wrapper, batch, objectives[args.memory_child],
-             args.device)
+        model.train_step(batch, optim_wrapper)
     peak = memory_status()
     print(
         json.dumps(
@@ -344,9 +327,9 @@ def format_report(res: dict) -> str:
     t, mem = res['times'], res.get('memory', {})
     lines = [
         f"Config: {res['config']}, batch {res['batch_size']}, PGD steps "
-        f"{res['pgd_steps']}, torch.get_num_threads() = "
-        f"{res['torch_threads']}, device {res['device']}, "
+        f"{res['pgd_steps']}, device {res['device']}, "
         f"{res['rounds']} interleaved rounds.",
+        machine_line(res['machine']),
         f"Same adversarial examples from both PGDs: {res['same_adv']}.",
         'Peak memory: {} of a fresh process per variant.'.format(
             next(iter(mem.values()))['method'] if mem else 'not measured'),
@@ -386,7 +369,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         return dict()
     if args.rounds < 1 or args.warmup < 0:
         raise ValueError('--rounds must be >= 1 and --warmup >= 0')
-    load_before = os.getloadavg()
+    machine_before = machine()
     cfg, model, optim_wrapper, batch, objectives = setup(args)
     same_adv = same_adversarial_examples(model, batch, objectives)
     times = measure_times(model, optim_wrapper, batch, objectives, args)
@@ -407,10 +390,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         rounds=args.rounds,
         warmup=args.warmup,
         device=args.device,
-        cpu_count=os.cpu_count(),
-        torch_threads=torch.get_num_threads(),
-        torch_version=torch.__version__,
-        python=platform.python_version(),
+        command=command('adversarial_training_speed.py', argv),
+        machine=machine_before,
         same_adv=same_adv,
         times=times,
         stem_conv=stem,
@@ -419,12 +400,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         naive_ratio=naive_ratio,
         met=ratio <= args.max_ratio,
         verdict=verdict,
-        loadavg_before=load_before,
         loadavg_after=os.getloadavg())
-    print(format_report(results))
-    if args.json:
-        dump_results(results, args.json)
-    return results
+    return report(results, format_report(results), args.json)
 
 
 if __name__ == '__main__':

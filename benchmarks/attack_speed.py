@@ -39,7 +39,8 @@ import sys
 from typing import Callable, Dict, List, Optional
 
 import torch
-from harness import command, machine, machine_line, report, time_interleaved
+from harness import (add_common_args, command, machine, machine_line, report,
+                     time_interleaved)
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -72,14 +73,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=5,
         help='PGD steps of the ✗RS run that measures one step')
     parser.add_argument('--repeats', type=int, default=3, help='timed rounds')
-    parser.add_argument(
-        '--warmup', type=int, default=1, help='untimed rounds first')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch.set_num_threads (default: torch\'s own choice)')
-    parser.add_argument('--seed', type=int, default=0)
+    add_common_args(parser)
     parser.add_argument(
         '--profile',
         action='store_true',
@@ -90,7 +84,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='also time the RGB branch\'s first convolution alone: '
         'forward, input gradient, weight gradient')
-    parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
 
 

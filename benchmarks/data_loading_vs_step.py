@@ -49,7 +49,7 @@ from functools import partial
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
-from harness import command, machine, machine_line, report
+from harness import add_common_args, command, machine, machine_line, report
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -84,11 +84,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=10,
         help='timed batches per measurement, after the warm-up')
-    parser.add_argument(
-        '--warmup',
-        type=int,
-        default=2,
-        help='untimed batches first (worker start-up, allocator warm-up)')
+    add_common_args(parser, warmup=2)
     parser.add_argument(
         '--workers',
         type=int,
@@ -115,18 +111,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='largest share of an iteration spent waiting for data that '
         'still counts as "loading is not the bottleneck"')
     parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch threads of the training step (default: torch\'s own '
-        'choice, one per core)')
-    parser.add_argument(
         '--pin',
         action='store_true',
         help='also measure training with the step on a core of its own and '
         'the workers on the other cores (Linux, at least 2 cores)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
 
 

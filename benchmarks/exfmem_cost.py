@@ -33,7 +33,8 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
-from harness import command, machine, machine_line, report, time_interleaved
+from harness import (add_common_args, command, machine, machine_line, report,
+                     time_interleaved)
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -64,16 +65,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--num-atoms', type=int, help='atoms (default: the config\'s)')
     parser.add_argument('--repeats', type=int, default=3, help='timed rounds')
-    parser.add_argument(
-        '--warmup', type=int, default=1, help='untimed rounds first')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=None,
-        help='torch.set_num_threads (default: torch\'s own choice)')
+    add_common_args(parser)
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--json', default=None, help='also write results')
     return parser.parse_args(argv)
 
 

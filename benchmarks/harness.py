@@ -7,6 +7,7 @@ times: the jobs take turns round after round (the order rotating), so
 load from other processes hits them alike, and a ratio of medians (or of
 the fastest runs) stays meaningful on a shared machine.
 """
+import argparse
 import os
 import platform
 import statistics
@@ -19,6 +20,23 @@ import torch
 from mmamr.evaluation import dump_results
 
 Job = Callable[[], object]
+
+
+def add_common_args(parser: argparse.ArgumentParser, warmup: int = 1) -> None:
+    """Add the options every benchmark takes: ``--warmup``, ``--threads``,
+    ``--seed`` and ``--json``."""
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=warmup,
+        help=f'untimed runs first (default {warmup})')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch.set_num_threads (default: torch\'s own choice)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--json', default=None, help='also write results')
 
 
 def synchronize() -> None:

@@ -32,7 +32,7 @@ def test_benchmark_reports_ratios_and_memory(tmp_path, capsys):
     assert res['pgd_steps'] == 1 and res['batch_size'] == 2
     for variant in bench.VARIANTS:
         times = res['times'][variant]
-        assert len(times['times_s']) == 2
+        assert len(times['runs']) == 2
         assert 0 < times['min_s'] <= times['median_s'] <= times['max_s']
         memory = res['memory'][variant]
         assert memory['peak_mib'] >= memory['base_mib'] > 0
