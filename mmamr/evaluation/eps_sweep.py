@@ -16,12 +16,11 @@ Curve file (``eps_sweep.json``, ``format`` = :data:`SWEEP_FORMAT`)::
 """
 import copy
 import json
-import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Sequence
 
 from mmamr.common import save_figure_atomic, write_text_atomic
-from .robustness import COLUMNS
+from .robustness import COLUMNS, check_header, read_json
 
 SWEEP_FORMAT = 'mmamr.eps_sweep/1'
 # Line labels in the style of Figure 2 (FGSM-R, FGSM-S, FGSM-M).
@@ -106,19 +105,9 @@ def sweep_curves(results: dict, attacks: Sequence[str],
 
 def load_curves(path: str) -> dict:
     """Read and validate a curve file (``eps_sweep.json``)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'ε-sweep curve file {path} does not exist.')
-    with open(path, encoding='utf-8') as f:
-        try:
-            curves = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{path}: invalid JSON ({err}).') from None
-    if not isinstance(curves, dict) or curves.get('format') != SWEEP_FORMAT:
-        raise ValueError(f'{path}: not an mmamr ε-sweep curve file '
-                         f'(expected "format": "{SWEEP_FORMAT}").')
-    for key in ('name', 'clean', 'curves'):
-        if key not in curves:
-            raise ValueError(f'{path}: missing field "{key}".')
+    curves = read_json(path, 'ε-sweep curve file')
+    check_header(curves, path, SWEEP_FORMAT, 'ε-sweep curve file',
+                 ('name', 'clean', 'curves'))
     for attack, curve in curves['curves'].items():
         if 'eps' not in curve:
             raise ValueError(f'{path}: curves.{attack} lacks "eps".')

@@ -206,14 +206,33 @@ def config_note(attack: str, entry: dict, base: dict, where: str) -> str:
             f'{base.get("config")} vs {entry.get("config")}.')
 
 
+def read_json(path: str, kind: str) -> object:
+    """Load a JSON file; a missing file or invalid JSON is an error naming
+    the file and what it should be (``kind``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{kind} {path} does not exist.')
+    with open(path, encoding='utf-8') as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f'{path}: invalid JSON ({err}).') from None
+
+
+def check_header(data: object, where: str, fmt: str, kind: str,
+                 fields: Sequence[str]) -> None:
+    """Check a loaded file's ``format`` tag and top-level fields."""
+    if not isinstance(data, dict) or data.get('format') != fmt:
+        raise ValueError(f'{where}: not an mmamr {kind} '
+                         f'(expected "format": "{fmt}").')
+    for key in fields:
+        if key not in data:
+            raise ValueError(f'{where}: missing field "{key}".')
+
+
 def check_results(results: object, where: str) -> dict:
     """Validate a result dict loaded from ``where``; return it."""
-    if not isinstance(results, dict) or results.get('format') != FORMAT:
-        raise ValueError(f'{where}: not an mmamr robustness result file '
-                         f'(expected "format": "{FORMAT}").')
-    for key in ('name', 'clean', 'attacks'):
-        if key not in results:
-            raise ValueError(f'{where}: missing field "{key}".')
+    check_header(results, where, FORMAT, 'robustness result file',
+                 ('name', 'clean', 'attacks'))
     for attack, entry in results['attacks'].items():
         for key in ('columns', 'avg', 'avg_columns'):
             if key not in entry:
@@ -227,15 +246,7 @@ def check_results(results: object, where: str) -> dict:
 
 def load_results(path: str) -> dict:
     """Read and validate a ``robustness.json``."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Robustness result file {path} does not '
-                                'exist.')
-    with open(path, encoding='utf-8') as f:
-        try:
-            results = json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{path}: invalid JSON ({err}).') from None
-    return check_results(results, path)
+    return check_results(read_json(path, 'Robustness result file'), path)
 
 
 def dump_results(results: dict, path: str) -> None:
