@@ -17,17 +17,13 @@ class CW(PGD):
     Distance Measure: Linf, per modality.
 
     Arguments:
-        eps (dict): Maximum perturbation per modality.
-            (Default: ``dict(rgb=8/255, skeleton=8/255)``)
-        alpha (dict): Step size per modality.
-            (Default: ``dict(rgb=2/255, skeleton=2/255)``)
         steps (int): Number of PGD steps. (Default: 30)
         kappa (float): Confidence κ >= 0: a sample misclassified by this
             margin stops moving. The default, 50, is the "CW∞" setting of
             the common adversarial-training evaluation code, in effect an
             unclipped margin. (Default: 50)
-        random_start, targets, targeted, model_mode, best_iterate,
-        fast_path: As :class:`PGD` (targeted: push towards
+        eps, alpha, random_start, targets, targeted, model_mode,
+        best_iterate, fast_path: As :class:`PGD` (targeted: push towards
             ``target_labels``).
 
     Inputs, labels and output: see :class:`Attack`.

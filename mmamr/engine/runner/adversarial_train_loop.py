@@ -6,7 +6,8 @@ from mmaction.registry import LOOPS
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
-# The objective's arguments, which the loop once took.
+# The objective's arguments, which the loop once took (a user config of an
+# earlier version gets told where they went).
 OBJECTIVE_KEYS = ('mode', 'attack', 'lam')
 
 
@@ -19,17 +20,8 @@ class AdversarialTrainLoop(EpochBasedTrainLoop):
     and makes the adversarial examples inside ``loss``, so any train loop
     trains it the same, and so does ``MMDistributedDataParallel``, which
     calls the ``'loss'`` forward itself. This loop adds nothing; it only
-    keeps configs that name it working.
+    keeps configs that name it working, with the schedule only::
 
-    Example (the paper's AMR training on NTU, §4.2)::
-
-        model = dict(
-            type='RGBSkeletonRecognizer', ...,
-            train_cfg=dict(
-                mode='amr', lam=1.,
-                attack=dict(type='PGD', eps=dict(rgb=8/255, skeleton=8/255),
-                            alpha=dict(rgb=2/255, skeleton=2/255),
-                            steps=10, random_start=True, targets='both')))
         train_cfg = dict(type='AdversarialTrainLoop', max_epochs=80)
 
     Args:
