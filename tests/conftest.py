@@ -1,6 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Puts ``tests/`` on ``sys.path``, so that every test folder imports the
-shared helpers at its root (``sample_data``) by name, and ``benchmarks/``,
+shared helpers at its root (``sample_data``, ``imigue_sample``,
+``person_detector``) by name, and ``benchmarks/``,
 whose scripts import their shared ``harness`` as a script's folder does
 when run as ``python benchmarks/<script>.py``."""
 import sys

@@ -3,7 +3,7 @@
 RTMDet-tiny + RTMPose-t from the configs shipped in mmdet / mmpose, random
 weights (no download possible; the detector's, given as a checkpoint file
 the way users give the model zoo's, are biased to find people, see
-tests/test_data_prep/person_detector.py), then the pickle through
+tests/person_detector.py), then the pickle through
 ``RGBSkeletonDataset`` with a 2-D skeleton pipeline.
 
 Needs the ``pose`` extra and fails (never skips) without it; CI installs
@@ -11,17 +11,14 @@ it (tools/run_tests.sh). About a minute on 2 CPU cores.
 """
 import pickle
 import shutil
-import sys
 
 import cv2
 import numpy as np
 import pytest
+import sample_data
 import torch
-from conftest import ROOT, run_tool
-
-sys.path.insert(0, str(ROOT / 'tests' / 'test_data_prep'))
-import sample_data  # noqa: E402
-from person_detector import write_person_detector_checkpoint  # noqa: E402
+from conftest import run_tool
+from person_detector import write_person_detector_checkpoint
 
 pytestmark = [pytest.mark.pose, pytest.mark.slow]
 VIDEO = sample_data.NTU_DIR / 'S001C001P001R001A001_rgb.avi'
