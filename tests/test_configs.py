@@ -44,8 +44,22 @@ ADVERSARIAL = {
     'ablations/amr_1_lambda_1_i3d_hcn_ntu.py': ('amr', 'both', 1, 1.0),
     'ablations/amr_1_lambda_2_i3d_hcn_ntu.py': ('amr', 'both', 1, 2.0),
     'ablations/amr_1_lambda_5_i3d_hcn_ntu.py': ('amr', 'both', 1, 5.0),
+    # iMiGUE: 1 AMR (§4.2); Tables 4, 5 and 8.
+    'amr_i3d_hcn_imigue.py': ('amr', 'both', 1, 1.0),
+    'ablations/amr_0_i3d_hcn_imigue.py': ('madry', 'both', 0, 1.0),
+    'ablations/amr_1_i3d_hcn_imigue.py': ('amr', 'both', 1, 1.0),
+    'ablations/amr_2_i3d_hcn_imigue.py': ('amr', 'both', 2, 1.0),
+    'ablations/amr_3_i3d_hcn_imigue.py': ('amr', 'both', 3, 1.0),
+    'ablations/amr_1_lambda_0p1_i3d_hcn_imigue.py': ('amr', 'both', 1, 0.1),
+    'ablations/amr_1_lambda_0p5_i3d_hcn_imigue.py': ('amr', 'both', 1, 0.5),
+    'ablations/amr_1_lambda_1_i3d_hcn_imigue.py': ('amr', 'both', 1, 1.0),
+    'ablations/amr_1_lambda_2_i3d_hcn_imigue.py': ('amr', 'both', 1, 2.0),
+    'ablations/amr_1_lambda_5_i3d_hcn_imigue.py': ('amr', 'both', 1, 5.0),
+    # The control beyond the paper: Eq. 12 with S = 0.
+    'ablations/amr_loss_s0_i3d_hcn_ntu.py': ('amr', 'both', 0, 1.0),
+    'ablations/amr_loss_s0_i3d_hcn_imigue.py': ('amr', 'both', 0, 1.0),
 }
-for _data in ('ntu', 'synthetic'):
+for _data in ('ntu', 'imigue', 'synthetic'):
     for _target in ('rgb', 'skeleton', 'both'):
         ADVERSARIAL[f'baselines/at_{_target}_i3d_hcn_{_data}.py'] = ('madry',
                                                                      _target,
@@ -105,6 +119,13 @@ def test_config_builds_its_model_and_training(name):
         assert cfg.train_cfg.max_epochs == 80
         assert cfg.param_scheduler[0].type == 'CosineAnnealingLR'
         assert cfg.train_dataloader.batch_size == 2
+    if name.endswith('_imigue.py'):
+        # The same with 40 epochs.
+        assert cfg.optim_wrapper.optimizer == dict(
+            type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)
+        assert cfg.train_cfg.max_epochs == 40
+        assert cfg.param_scheduler[0].T_max == 40
+        assert cfg.train_dataloader.batch_size == 2
 
 
 def pipeline_clip(pipeline):
@@ -133,8 +154,9 @@ def test_amr_input_shapes_are_the_pipelines_clips(name):
     for pipeline in (cfg.train_pipeline, cfg.val_pipeline):
         rgb, (persons, frames) = pipeline_clip(pipeline)
         assert tuple(shapes['rgb']) == rgb
-        # NTU-format skeletons: 25 joints x (x, y, z).
-        assert tuple(shapes['skeleton']) == (persons, frames, 25, 3)
+        # 25 joints x (x, y, z) (NTU) or (x, y) (iMiGUE's BODY_25).
+        channels = cfg.model.skeleton_backbone.get('in_channels', 3)
+        assert tuple(shapes['skeleton']) == (persons, frames, 25, channels)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-# Table 5: λ = 2 in Eq. 12, with 1 AMR as in the paper's sweep (which
-# ran on iMiGUE; these are the NTU counterparts).
+# Beyond the paper: Table 5's λ = 2 in Eq. 12 on NTU, with 1 AMR as
+# in the paper's sweep, which ran on iMiGUE only
+# (amr_1_lambda_*_i3d_hcn_imigue.py).
 _base_ = ['amr_1_i3d_hcn_ntu.py']
 
 model = dict(train_cfg=dict(lam=2))

