@@ -4,7 +4,7 @@
 # total (tools/dist_train.sh configs/i3d_hcn_imigue.py 8 -> 2 per GPU).
 # Skeleton: 2-D OpenPose BODY_25 (25 joints, x and y), 1 person.
 _base_ = [
-    'mmaction::_base_/default_runtime.py',
+    '_base_/cluster_runtime.py',
     '_base_/models/i3d_hcn.py',
     '_base_/datasets/imigue_rgb_skeleton.py',
     '_base_/schedules/sgd_cosine_40e.py',
@@ -21,4 +21,8 @@ model = dict(
     skeleton_std=(0.5, 0.5),
     cls_head=dict(num_classes=32))
 
-default_hooks = dict(checkpoint=dict(interval=5, max_keep_ckpts=3))
+# Resumes from the runtime's mid-epoch checkpoints (preemption).
+train_cfg = dict(type='ResumableEpochBasedTrainLoop')
+# Testing runs attacks (a forward and an input gradient per step) on one
+# GPU: 8 clips of 32 x 224 x 224 (docs/cluster.md).
+test_dataloader = dict(batch_size=8)

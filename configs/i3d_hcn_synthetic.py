@@ -78,5 +78,10 @@ param_scheduler = [
         by_epoch=True,
         convert_to_iter_based=True)
 ]
+# Minutes-long CPU runs: no preemption checkpoints (interval -1: never)
+# nor cuDNN benchmarking from the NTU config's cluster runtime.
 default_hooks = dict(
-    logger=dict(interval=5), checkpoint=dict(interval=5, max_keep_ckpts=1))
+    logger=dict(interval=5),
+    checkpoint=dict(interval=5, max_keep_ckpts=1),
+    iter_checkpoint=dict(interval=-1))
+env_cfg = dict(cudnn_benchmark=False)

@@ -7,8 +7,10 @@ from ``mmaction.models`` is imported), and has a test in
 versions we support no longer need it.
 """
 import atexit
+import functools
 import importlib
 import importlib.util
+import os
 import os.path as osp
 import sys
 import types
@@ -188,6 +190,68 @@ def alias_numpy_inf() -> None:
         np.Inf = np.inf
 
 
+# cuBLAS is deterministic only with a fixed workspace (CUDA >= 10.2); read
+# when its handle is created, i.e. before the first matrix product.
+CUBLAS_WORKSPACE_CONFIG = ':4096:8'
+
+
+@_once
+def deterministic_algorithms_warn_only() -> None:
+    """Let ``--deterministic`` train models that use ops with no
+    deterministic CUDA kernel.
+
+    mmengine's ``set_random_seed(deterministic=True)`` calls
+    ``torch.use_deterministic_algorithms(True)``, under which every such
+    op raises at its first use: HCN's bilinear resize of the motion
+    stream (``interpolate`` backward), the 3-D average pooling of
+    mmaction2's heads, and in older PyTorch releases the 3-D max-pool
+    backward of I3D, so training stopped in its first backward. We turn
+    the setting on again with ``warn_only=True``: deterministic kernels
+    wherever they exist, one warning per remaining op (the run is then
+    reproducible except for those ops' float summation order), and a
+    fixed cuBLAS workspace unless ``CUBLAS_WORKSPACE_CONFIG`` is set.
+    docs/cluster.md lists the exceptions.
+    """
+    from mmengine.runner import Runner
+    original = Runner.set_randomness
+
+    def set_randomness(self,
+                       seed,
+                       diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        if deterministic:
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG',
+                                  CUBLAS_WORKSPACE_CONFIG)
+        original(self, seed, diff_rank_seed, deterministic)
+        if deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+
+    Runner.set_randomness = set_randomness
+
+
+@_once
+def head_losses_of_bfloat16_scores() -> None:
+    """Let mmaction2's heads compute losses of bfloat16 class scores.
+
+    ``BaseHead.loss_by_feat`` turns the scores into a numpy array for its
+    accuracies, and numpy has no bfloat16: under bfloat16 autocast (AMP on
+    a CPU, or ``AmpOptimWrapper(dtype='bfloat16')`` on a GPU) every
+    training step raised ``TypeError: Got unsupported ScalarType
+    BFloat16``. We hand it the scores in float32, the precision autocast
+    computes the cross-entropy in anyway; other dtypes pass unchanged.
+    """
+    from mmaction.models.heads.base import BaseHead
+    original = BaseHead.loss_by_feat
+
+    @functools.wraps(original)  # keeps the original as __wrapped__
+    def loss_by_feat(self, cls_scores, data_samples):
+        if cls_scores.dtype == torch.bfloat16:
+            cls_scores = cls_scores.float()
+        return original(self, cls_scores, data_samples)
+
+    BaseHead.loss_by_feat = loss_by_feat
+
+
 def apply_all() -> None:
     """Apply every fix; called by ``import mmamr``."""
     alias_importlib_metadata()
@@ -197,3 +261,5 @@ def apply_all() -> None:
     destroy_process_group_at_exit()
     preprocess_stacked_action_inputs()
     alias_numpy_inf()
+    deterministic_algorithms_warn_only()
+    head_losses_of_bfloat16_scores()

@@ -185,3 +185,69 @@ def test_mmaction_pose_compact_runs_on_numpy_2():
     if unfixed.returncode == 0:
         pytest.skip('installed numpy or mmaction2 no longer needs the alias')
     assert 'Inf' in unfixed.stderr
+
+
+@pytest.fixture
+def restore_determinism(monkeypatch):
+    """Undo the process-wide settings of a deterministic Runner."""
+    monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)
+    flags = (torch.backends.cudnn.deterministic,
+             torch.backends.cudnn.benchmark)
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags
+
+
+def unpool():
+    """``max_unpool2d`` alerts on the CPU too: it stands in for the CUDA
+    ops without a deterministic kernel (HCN's interpolate backward...)."""
+    x, indices = torch.nn.functional.max_pool2d(
+        torch.rand(1, 1, 4, 4), 2, return_indices=True)
+    return torch.nn.functional.max_unpool2d(x, indices, 2)
+
+
+def test_deterministic_runner_warns_instead_of_raising(tmp_path,
+                                                       restore_determinism):
+    from mmengine.runner import Runner
+    from mmengine.runner.utils import set_random_seed
+
+    import mmamr  # noqa: F401
+
+    Runner(
+        model=torch.nn.Linear(2, 2),
+        work_dir=str(tmp_path),
+        # The scope every other test builds in (a Runner makes its scope
+        # the current one).
+        default_scope='mmaction',
+        randomness=dict(seed=0, deterministic=True))
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.deterministic
+    assert os.environ['CUBLAS_WORKSPACE_CONFIG'] == ':4096:8'
+    with pytest.warns(UserWarning, match='deterministic implementation'):
+        unpool()
+
+    set_random_seed(0, deterministic=True)  # mmengine's own setting
+    with pytest.raises(RuntimeError, match='deterministic implementation'):
+        unpool()
+
+
+def test_head_loss_of_bfloat16_scores():
+    from mmaction.models.heads.base import BaseHead
+    from mmaction.structures import ActionDataSample
+    from mmengine.registry import DefaultScope
+
+    from mmamr.models import FusionHead
+
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        head = FusionHead(num_classes=4, in_channels=8)
+    samples = [ActionDataSample().set_gt_label(i) for i in range(4)]
+    scores = torch.randn(4, 4)
+    reference = head.loss_by_feat(scores, samples)
+    losses = head.loss_by_feat(scores.to(torch.bfloat16), samples)
+    assert losses['top1_acc'] == reference['top1_acc']
+    assert torch.isclose(losses['loss_cls'], reference['loss_cls'], atol=0.05)
+
+    # The upstream method itself still refuses them.
+    with pytest.raises(TypeError, match='BFloat16'):
+        BaseHead.loss_by_feat.__wrapped__(head, scores.to(torch.bfloat16),
+                                          samples)

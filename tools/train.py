@@ -44,7 +44,8 @@ def parse_args():
     parser.add_argument(
         '--deterministic',
         action='store_true',
-        help='set deterministic options for the CUDNN backend')
+        help='deterministic cuDNN and PyTorch kernels where they exist, a '
+        'warning for each op that has none (docs/cluster.md)')
     add_launch_args(parser)
     args = parser.parse_args()
     export_local_rank(args)
@@ -78,8 +79,11 @@ def merge_args(cfg, args):
             seed=args.seed,
             diff_rank_seed=args.diff_rank_seed,
             deterministic=args.deterministic)
-    elif args.seed is not None:
-        cfg.randomness.seed = args.seed
+    else:
+        if args.seed is not None:
+            cfg.randomness.seed = args.seed
+        if args.deterministic:
+            cfg.randomness.deterministic = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return setup_dist_cfg(cfg)

@@ -1,6 +1,6 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Base class of the multimodal L∞ attacks."""
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Callable, Dict, Iterator, Mapping, Optional, Sequence, Union
 
 import torch
@@ -15,6 +15,8 @@ Inputs = Dict[str, torch.Tensor]
 Generators = Union[torch.Generator, Sequence[torch.Generator]]
 DEFAULT_EPS = 8 / 255
 MODEL_MODES = ('eval', 'train')
+# Input dtypes an attack computes in float32 instead (DESIGN.md D8).
+HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
 @contextmanager
@@ -32,6 +34,38 @@ def model_mode(model: Callable, mode: str) -> Iterator[None]:
     finally:
         for module, flag in flags:
             module.training = flag
+
+
+@contextmanager
+def full_precision(inputs: Mapping[str, torch.Tensor]) -> Iterator[None]:
+    """Run without autocast, whatever the caller's precision (DESIGN.md D8).
+
+    Under ``--amp`` mmengine runs the whole training loss, and with it the
+    training attack, inside ``torch.autocast``: the attack's forward and
+    input gradients would then be fp16 (with no loss scaling, tiny
+    gradients underflow to zero and take no sign step) or bf16 (8-bit
+    mantissa: it flipped 13% of FGSM's RGB steps on a tiny I3D + HCN,
+    ``tests/test_attacks/test_mixed_precision.py``). Autocast is turned off
+    for the CPU, CUDA and every device of ``inputs``; the model then runs
+    in its parameters' precision (float32 under mmengine's AMP).
+    """
+    available = getattr(torch.amp, 'is_autocast_available',
+                        lambda device_type: device_type in ('cpu', 'cuda'))
+    device_types = {'cpu', 'cuda'} | {x.device.type for x in inputs.values()}
+    with ExitStack() as stack:
+        for device_type in sorted(device_types):
+            if available(device_type):
+                stack.enter_context(
+                    torch.autocast(device_type=device_type, enabled=False))
+        yield
+
+
+def in_float32(inputs: Mapping[str, torch.Tensor]) -> Inputs:
+    """``inputs`` with its half-precision tensors cast to float32."""
+    return {
+        k: v.float() if v.dtype in HALF_DTYPES else v
+        for k, v in inputs.items()
+    }
 
 
 def uniform_like(x: torch.Tensor,
@@ -73,8 +107,12 @@ class Attack:
     unchanged. Subclasses implement :meth:`perturb`; this class checks
     the arguments, puts the model in ``model_mode`` (restoring it after),
     enables grad (attacks work inside ``torch.no_grad()``, e.g. in
-    mmengine's test loop), picks the fast or full forward
-    (:class:`AttackedForward`) and verifies the result lies in the budget.
+    mmengine's test loop), turns autocast off and computes in float32
+    (attacks are as strong under ``--amp`` as without: DESIGN.md D8,
+    :func:`full_precision`), picks the fast or full forward
+    (:class:`AttackedForward`) and verifies the result lies in the budget
+    and leaves the skeleton's padding (absent bodies and frames) exactly
+    as it was (DESIGN.md D7; :mod:`mmamr.attacks.padding`).
 
     The model's parameters get no gradients: subclasses differentiate with
     ``torch.autograd.grad`` with respect to the inputs only.
@@ -177,16 +215,19 @@ class Attack:
 
         Returns:
             dict: A new dict with the keys of ``inputs``, detached; the
-            attacked modalities perturbed, the others the original
-            tensors.
+            attacked modalities perturbed (float32 where they were given
+            in half precision), the others the original tensors.
         """
         model = unwrap_model(model)
-        clean = self._check_call(model, inputs, labels, target_labels)
+        clean = in_float32(
+            self._check_call(model, inputs, labels, target_labels))
         check_generators(generator, labels.shape[0], type(self).__name__)
         goal = target_labels if self.targeted else labels
-        with torch.enable_grad(), model_mode(model, self.model_mode):
-            forward = AttackedForward(model, inputs, self.modalities,
-                                      labels.shape[0], self.fast_path)
+        with torch.enable_grad(), model_mode(model, self.model_mode), \
+                full_precision(inputs):
+            forward = AttackedForward(model, in_float32(inputs),
+                                      self.modalities, labels.shape[0],
+                                      self.fast_path)
             adv = self.perturb(forward, clean, goal, generator)
         adv = {m: adv[m].detach() for m in self.modalities}
         check_inside(adv, clean, self.eps)

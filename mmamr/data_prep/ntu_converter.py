@@ -13,9 +13,10 @@ annotation per sample::
 ``video`` (a name relative to the video folder) is present only when a
 video folder is given; ``img_shape`` is then the video's frame size. With
 ``out_video_dir`` the videos are re-encoded there (``<name>_rgb.mp4``,
-short side ``short_side``), ``img_shape`` is the new size,
-``original_shape`` the source size, and ``keypoint_2d`` is scaled to the
-new frame.
+short side ``short_side``, by default 256 as the configs expect: 1080p
+would make decoding the bottleneck of training), ``img_shape`` is the new
+size, ``original_shape`` the source size, and ``keypoint_2d`` is scaled to
+the new frame.
 
 The conversion is streamed, parallel and resumable
 (:class:`~.conversion.ResumableRun`): each sample is converted once into a
@@ -47,6 +48,8 @@ NTU_IMG_SHAPE = (1080, 1920)
 SAMPLE_NAME = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
 VIDEO_SUFFIX = '_rgb.avi'
 RESIZED_VIDEO_SUFFIX = '_rgb.mp4'
+# Short side of re-encoded videos: the configs' Resize(-1, 256).
+DEFAULT_SHORT_SIDE = 256
 Skip = Tuple[str, str]  # (sample, reason), as in the skip report
 # Bump when the annotation layout changes: cached samples of an older
 # layout must not be mixed into a new pickle.
@@ -219,7 +222,7 @@ def convert_sample(skeleton_path: str,
                    video_dir: Optional[str] = None,
                    max_bodies: int = 2,
                    out_video_dir: Optional[str] = None,
-                   short_side: Optional[int] = None,
+                   short_side: Optional[int] = DEFAULT_SHORT_SIDE,
                    with_keypoint_2d: bool = True) -> dict:
     """Build the annotation dict of one sample (see module docstring).
 
@@ -230,7 +233,7 @@ def convert_sample(skeleton_path: str,
         out_video_dir (str, optional): Re-encode the video to
             ``<out_video_dir>/<name>_rgb.mp4``.
         short_side (int, optional): Short side of the re-encoded video;
-            ``None`` keeps the size.
+            ``None`` keeps the size. Defaults to 256.
         with_keypoint_2d (bool): Keep the colour-frame keypoints.
 
     Raises:
@@ -281,7 +284,7 @@ def convert_ntu(skeleton_dir: str,
                 progress: bool = False,
                 *,
                 out_video_dir: Optional[str] = None,
-                short_side: Optional[int] = None,
+                short_side: Optional[int] = DEFAULT_SHORT_SIDE,
                 with_keypoint_2d: bool = True,
                 work_dir: Optional[str] = None,
                 keep_work_dir: bool = False,
@@ -309,8 +312,10 @@ def convert_ntu(skeleton_dir: str,
         out_video_dir (str, optional): Re-encode the videos of
             ``video_dir`` into this folder (``<name>_rgb.mp4``); the
             annotations then point there. Defaults to None.
-        short_side (int, optional): Short side of the re-encoded videos,
-            e.g. 256 (needs ``out_video_dir``). Defaults to None (keep).
+        short_side (int, optional): Short side of the videos re-encoded
+            into ``out_video_dir``; None keeps their size. Without
+            ``out_video_dir`` the videos are used as they are, and only
+            the default or None is accepted. Defaults to 256.
         with_keypoint_2d (bool): Keep ``keypoint_2d`` (a third of the
             pickle). Defaults to True.
         work_dir (str, optional): Folder of the per-sample results (in
@@ -334,9 +339,13 @@ def convert_ntu(skeleton_dir: str,
         ``(name, reason)``) and, with ``return_annotations``,
         ``annotations``.
     """
-    if short_side is not None and out_video_dir is None:
-        raise ValueError('short_side needs out_video_dir (where to write '
-                         'the re-encoded videos)')
+    if out_video_dir is None:
+        if short_side not in (None, DEFAULT_SHORT_SIDE):
+            raise ValueError('short_side needs out_video_dir (where to '
+                             'write the re-encoded videos); got '
+                             f'short_side={short_side}')
+        # Nothing is re-encoded: the work dir's options say so.
+        short_side = None
     if out_video_dir is not None and video_dir is None:
         raise ValueError('out_video_dir needs video_dir (the source videos)')
     if max_bodies < 1:
