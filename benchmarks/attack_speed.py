@@ -16,7 +16,14 @@ processes hits all of them alike), each after a warm-up:
 3. **✗S and ✗R PGD-K, fast path and naive loop**: the same attack with
    ``fast_path=True`` (the untouched branch's features computed once)
    and ``fast_path=False`` (the whole network every step); target (b):
-   ✗S fast at most 0.25 × ✗S naive.
+   ✗S fast at most 0.25 × ✗S naive;
+4. **APGD step, ✗RS**: APGD-CE and PGD on both modalities, each with the
+   ✗RS step count and with one step; a step's cost is the difference
+   divided by the extra steps, which leaves out APGD's fixed costs (the
+   clean forward, the start's gradient, the last step's forward); target
+   (c): an APGD step at most 1.10 × a PGD step. APGD gets the clean
+   predictions as labels, so that it attacks every sample (it skips the
+   misclassified ones).
 
 Also timed, to explain the ratios: a clean forward without grad in eval
 mode, and one forward/backward of each branch alone, with respect to its
@@ -47,7 +54,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
-from mmamr.attacks import PGD
+from mmamr.attacks import APGD, PGD
 from mmamr.utils import config_input_shapes, init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -55,6 +62,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # with the fast path over the naive loop.
 MAX_STEP_RATIO = 0.75
 MAX_FAST_RATIO = 0.25
+# An APGD step over a PGD step (both ✗RS).
+MAX_APGD_RATIO = 1.10
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -139,6 +148,23 @@ def measurements(model, inputs: Dict[str, torch.Tensor], labels: torch.Tensor,
             fast_path=fast)
         return lambda: pgd(model, inputs, labels)
 
+    # APGD attacks only the samples classified correctly: with the
+    # predictions as labels it attacks all, as PGD does.
+    model.eval()
+    with torch.no_grad():
+        predicted = model(inputs).argmax(1)
+
+    def apgd(steps):
+        attack = APGD(eps=eps, steps=steps, loss='ce', targets='both')
+        seeds = range(len(labels))
+
+        def run():
+            # Per-sample generators, as the robust test loop gives.
+            gens = [torch.Generator().manual_seed(i) for i in seeds]
+            attack(model, inputs, predicted, generator=gens)
+
+        return run
+
     return {
         'train_step':
         train_step,
@@ -162,6 +188,12 @@ def measurements(model, inputs: Dict[str, torch.Tensor], labels: torch.Tensor,
         attack('rgb', args.steps, True),
         'pgd_rgb_naive':
         attack('rgb', args.steps, False),
+        'pgd_both_1':
+        attack('both', 1, True),
+        'apgd_both':
+        apgd(args.step_steps),
+        'apgd_both_1':
+        apgd(1),
     }
 
 
@@ -289,6 +321,12 @@ def format_report(res: dict) -> str:
         f"{r['skeleton_input_over_param_grad']:.3f}; skeleton / RGB "
         f"(input grad): {r['skeleton_over_rgb_branch']:.3f}",
     ]
+    a = res['apgd']
+    lines.append(
+        f"(c) APGD step / PGD step (✗RS, {a['method']}): "
+        f"{verdict(a['step_ratio'], MAX_APGD_RATIO)}; fastest runs "
+        f"{a['step_ratio_min']:.3f}; whole APGD-{res['step_steps']} / "
+        f"PGD-{res['step_steps']}: {a['whole_ratio']:.3f}")
     m = res['ratios_min']
     lines.append('    from the fastest runs instead of the medians: (a) '
                  f"{m['step_over_train']:.3f}, (b) "
@@ -326,6 +364,31 @@ def compute_ratios(times: Dict[str, Dict[str, float]], step_steps: int,
         t['rgb_branch_input_grad'])
 
 
+def apgd_ratios(times: Dict[str, Dict[str, float]],
+                step_steps: int) -> Dict[str, object]:
+    """An APGD step's cost over a PGD step's (both ✗RS): the difference
+    between K steps and one step over K - 1, per attack (without K >= 2,
+    the whole attacks' ratio)."""
+
+    def step_ratio(stat):
+        t = {k: v[stat] for k, v in times.items()}
+        if step_steps < 2:
+            return t['apgd_both'] / t['pgd_both']
+        return ((t['apgd_both'] - t['apgd_both_1']) /
+                (t['pgd_both'] - t['pgd_both_1']))
+
+    ratio = step_ratio('median_s')
+    return dict(
+        method=(f'marginal cost of steps 2-{step_steps}'
+                if step_steps >= 2 else 'whole attacks of one step'),
+        step_ratio=ratio,
+        step_ratio_min=step_ratio('min_s'),
+        whole_ratio=times['apgd_both']['median_s'] /
+        times['pgd_both']['median_s'],
+        target=MAX_APGD_RATIO,
+        met=ratio <= MAX_APGD_RATIO)
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     """Run the benchmark; print and return the results.
 
@@ -335,7 +398,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         of the fastest runs (``step_over_train``,
         ``skeleton_fast_over_naive``, ``rgb_fast_over_naive``,
         ``rgb_input_over_param_grad``, ``skeleton_input_over_param_grad``,
-        ``skeleton_over_rgb_branch``), ``targets_met`` and the settings
+        ``skeleton_over_rgb_branch``), ``targets_met``, ``apgd`` (an
+        APGD step over a PGD step: ``step_ratio``, ``step_ratio_min``,
+        ``whole_ratio``, ``method``, ``target``, ``met``) and the settings
         and machine.
     """
     args = parse_args(argv)
@@ -377,6 +442,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             step_over_train=ratios['step_over_train'] <= MAX_STEP_RATIO,
             skeleton_fast_over_naive=ratios['skeleton_fast_over_naive']
             <= MAX_FAST_RATIO),
+        apgd=apgd_ratios(times, args.step_steps),
         loadavg_after=os.getloadavg())
     if args.profile:
         one_step = PGD(steps=1, random_start=False)

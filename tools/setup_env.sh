@@ -46,3 +46,9 @@ if has_extra pose; then
     bash "$MMAMR_ROOT/tools/install_pose_deps.sh"
 fi
 pip install --quiet -e "$MMAMR_ROOT${EXTRAS:+[$EXTRAS]}"
+if has_extra tests; then
+    # The reference APGD the tests compare with; --no-deps because its
+    # declared torchvision and requests pins are not needed and would
+    # replace ours (requirements/tests_no_deps.txt).
+    pip install --quiet --no-deps -r "$MMAMR_ROOT/requirements/tests_no_deps.txt"
+fi

@@ -8,7 +8,7 @@ import mmamr  # noqa: F401  (applies mmamr.compat before mmengine runs)
 from mmamr.engine.hooks import CheckpointKeysHook
 from mmamr.utils import setup_dist_cfg
 from mmamr.utils.robust_test_args import (add_robust_args, apply_robust_args,
-                                          check_robust_args, write_eps_sweep)
+                                          check_robust_args, write_reports)
 from mmamr.utils.tool_args import (add_launch_args, build_runner,
                                    export_local_rank, set_work_dir)
 
@@ -57,15 +57,15 @@ def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     # Before merge_args: --dump and --cfg-options apply on top of it.
-    sweep = apply_robust_args(cfg, args)
+    post = apply_robust_args(cfg, args)
     cfg = merge_args(cfg, args)
     runner = build_runner(cfg)
     # mmengine only warns when the checkpoint fits none of the model's
     # keys; testing random weights must fail instead.
     runner.register_hook(CheckpointKeysHook(args.checkpoint))
     runner.test()
-    if sweep is not None:
-        write_eps_sweep(runner.work_dir, sweep)
+    # The ε sweep's curves or the sanity report, if asked for.
+    write_reports(runner.work_dir, post)
 
 
 if __name__ == '__main__':

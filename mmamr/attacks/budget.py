@@ -8,7 +8,9 @@ intensity (8/255 = eight grey levels) and the skeleton in
 [0, 1] range maps a fixed ±1.5 m box around the spine-mid joint, a
 convention of the pipeline, not a physical bound (limbs can leave the
 box, absent persons are exactly 0), so a perturbed joint just outside it
-is still a valid skeleton.
+is still a valid skeleton. Padding is not input (D7): the projection
+keeps the clean skeleton's absent bodies and frames exactly zero
+(:mod:`mmamr.attacks.padding`).
 """
 from numbers import Real
 from typing import Dict, Mapping, Tuple
@@ -16,6 +18,7 @@ from typing import Dict, Mapping, Tuple
 import torch
 
 from mmamr.common import MODALITIES
+from .padding import keep_padding, padding_changed
 
 # Modalities with a hard physical range, clamped after every step.
 BOUNDS = dict(rgb=(0., 1.))
@@ -60,12 +63,14 @@ def check_budget(name: str, budget: Mapping[str, float],
 
 def project(adv: torch.Tensor, clean: torch.Tensor, eps: float,
             modality: str) -> torch.Tensor:
-    """Project ``adv`` onto the L∞ ball of radius ``eps`` around ``clean``
-    and onto the modality's valid range (RGB: [0, 1])."""
+    """Project ``adv`` onto the L∞ ball of radius ``eps`` around ``clean``,
+    onto the modality's valid range (RGB: [0, 1]) and onto the clean
+    input's padding (skeleton: absent bodies and frames stay exactly
+    zero, :mod:`mmamr.attacks.padding`)."""
     adv = clean + (adv - clean).clamp(-eps, eps)
     if modality in BOUNDS:
         adv = adv.clamp(*BOUNDS[modality])
-    return adv
+    return keep_padding(adv, clean, modality)
 
 
 def check_inside(adv: Dict[str, torch.Tensor], clean: Dict[str, torch.Tensor],
@@ -99,3 +104,7 @@ def check_inside(adv: Dict[str, torch.Tensor], clean: Dict[str, torch.Tensor],
             if x.min() < low or x.max() > high:
                 raise RuntimeError(f'The adversarial {modality} input left '
                                    f'[{low}, {high}].')
+        if padding_changed(x, x0, modality):
+            raise RuntimeError(f'The adversarial {modality} input differs '
+                               'from the clean one in its padding (absent '
+                               'bodies or frames: DESIGN.md D7).')

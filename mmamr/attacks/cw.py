@@ -23,8 +23,8 @@ class CW(PGD):
             the common adversarial-training evaluation code, in effect an
             unclipped margin. (Default: 50)
         eps, alpha, random_start, targets, targeted, model_mode,
-        best_iterate, fast_path: As :class:`PGD` (targeted: push towards
-            ``target_labels``).
+        best_iterate, restarts, fast_path: As :class:`PGD` (targeted: push
+            towards ``target_labels``).
 
     Inputs, labels and output: see :class:`Attack`.
 

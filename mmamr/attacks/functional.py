@@ -10,10 +10,13 @@ from typing import Callable, Dict, Optional, Type
 
 import torch
 
+from .apgd import APGD, APGDT
+from .autoattack import AutoAttack
 from .base import Attack, Generators
 from .cw import CW
 from .fgsm import FGSM
 from .pgd import PGD
+from .square import Square
 
 Inputs = Dict[str, torch.Tensor]
 
@@ -40,3 +43,7 @@ def _one_call(attack: Type[Attack]) -> Callable[..., Inputs]:
 fgsm = _one_call(FGSM)
 pgd = _one_call(PGD)
 cw = _one_call(CW)
+apgd = _one_call(APGD)
+apgdt = _one_call(APGDT)
+square = _one_call(Square)
+autoattack = _one_call(AutoAttack)

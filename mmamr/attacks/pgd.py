@@ -1,5 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-from typing import Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 import torch
 
@@ -37,9 +37,24 @@ class PGD(Attack):
         targeted (bool): Descend the cross-entropy towards
             ``target_labels``. (Default: False)
         model_mode (str): ``'eval'`` or ``'train'``. (Default: ``'eval'``)
-        best_iterate (bool): Return, per sample, the iterate with the
-            highest loss (AutoAttack-style) instead of the last one (Eq. 7,
-            the paper's choice). Costs one extra forward. (Default: False)
+        best_iterate (bool): Return, per sample, the worst iterate for
+            the model instead of the last one (Eq. 7, the paper's choice):
+            a misclassified iterate if any is (targeted: one classified
+            as the target), the highest-loss of those, else the
+            highest-loss iterate; judged on the logits of the step's own
+            forward. A sample broken at any step then counts as broken
+            (AutoAttack's robust accuracy). Costs one extra forward per
+            restart. (Default: False)
+        restarts (int): Runs of the attack, each from a new random start
+            drawn from the same ``generator`` (each sample's generator
+            continues its stream, so restart ``r`` of a sample is the
+            same in any batch); per sample the worst result wins by the
+            rule of ``best_iterate`` (over each run's last iterate, or
+            over all iterates with ``best_iterate``). The first restart
+            is the single run's draw, so a sample broken with 1 restart
+            stays broken with more. Needs ``random_start``. Costs
+            ``restarts`` times the steps, plus one forward per restart.
+            (Default: 1, the paper's setting)
         fast_path (bool): See :class:`Attack`. (Default: True)
 
     Inputs, labels and output: see :class:`Attack`.
@@ -55,6 +70,7 @@ class PGD(Attack):
                  steps: int = 10,
                  random_start: bool = True,
                  best_iterate: bool = False,
+                 restarts: int = 1,
                  **kwargs) -> None:
         super().__init__(eps, **kwargs)
         if alpha is None:
@@ -65,11 +81,25 @@ class PGD(Attack):
         self.steps = steps
         self.random_start = bool(random_start)
         self.best_iterate = bool(best_iterate)
+        if (isinstance(restarts, bool) or not isinstance(restarts, int)
+                or restarts < 1):
+            raise ValueError(f'restarts={restarts!r} must be an int >= 1.')
+        if restarts > 1 and not self.random_start:
+            raise ValueError(f'restarts={restarts} needs random_start=True: '
+                             'runs from the clean input are all the same.')
+        self.restarts = restarts
 
     def objective(self, logits: torch.Tensor,
                   labels: torch.Tensor) -> torch.Tensor:
         """Per-sample loss ``[N]`` that the attack ascends."""
         return ce_objective(logits, labels, self.targeted)
+
+    def fooled(self, logits: torch.Tensor,
+               labels: torch.Tensor) -> torch.Tensor:
+        """bool ``[N]``: the attack succeeded on the sample (top-1 is not
+        the label; targeted: top-1 is the target label)."""
+        top1 = logits.argmax(1)
+        return top1 == labels if self.targeted else top1 != labels
 
     def init_point(self, clean: Inputs,
                    generator: Optional[Generators]) -> Inputs:
@@ -90,41 +120,77 @@ class PGD(Attack):
     def perturb(self, forward: AttackedForward, clean: Inputs,
                 labels: torch.Tensor,
                 generator: Optional[Generators]) -> Inputs:
-        adv = self.init_point(clean, generator)
+        # Without restarts or best_iterate nothing is compared: the last
+        # iterate, with no extra forward (the paper's PGD, bit for bit).
+        track = self.best_iterate or self.restarts > 1
         best: Optional[Dict] = None
+        for _ in range(self.restarts):
+            adv, best = self.run_once(forward, clean, labels, generator, best)
+            if track:
+                with torch.no_grad():
+                    logits = forward(adv)
+                best = keep_best(best, adv, self.objective(logits, labels),
+                                 self.fooled(logits, labels))
+        return best['inputs'] if track else adv
+
+    def run_once(self, forward: AttackedForward, clean: Inputs,
+                 labels: torch.Tensor, generator: Optional[Generators],
+                 best: Optional[Dict]) -> Tuple[Inputs, Optional[Dict]]:
+        """One run from a new start; returns its last iterate and
+        ``best`` updated with its earlier iterates (``best_iterate``)."""
+        adv = self.init_point(clean, generator)
         for _ in range(self.steps):
             # Fresh leaves; detach() also keeps the caller's tensors free
             # of requires_grad.
             adv = {m: x.detach().requires_grad_() for m, x in adv.items()}
-            loss = self.objective(forward(adv), labels)
+            logits = forward(adv)
+            loss = self.objective(logits, labels)
             # Sum: each sample's gradient depends on its own loss only.
             grads = torch.autograd.grad(loss.sum(), list(adv.values()))
             if self.best_iterate:
-                best = keep_best(best, adv, loss)
+                best = keep_best(best, adv, loss,
+                                 self.fooled(logits.detach(), labels))
             adv = {
                 m:
                 project(x.detach() + self.alpha[m] * g.sign(), clean[m],
                         self.eps[m], m)
                 for (m, x), g in zip(adv.items(), grads)
             }
-        if self.best_iterate:
-            with torch.no_grad():
-                best = keep_best(best, adv,
-                                 self.objective(forward(adv), labels))
-            adv = best['inputs']
-        return adv
+        return adv, best
 
 
-def keep_best(best: Optional[Dict], adv: Inputs, loss: torch.Tensor) -> Dict:
-    """Update the per-sample best iterate with ``adv`` and its loss."""
+def keep_best(best: Optional[Dict], adv: Inputs, loss: torch.Tensor,
+              fooled: torch.Tensor) -> Dict:
+    """Update the per-sample worst point with ``adv``.
+
+    A point that fools the model beats one that does not; between two
+    that agree, the higher loss wins (for fooling points: the one
+    further past the decision boundary by the attack's own measure, the
+    less likely to flip back under another forward's rounding), and ties
+    keep the earlier point.
+
+    Args:
+        best (dict, optional): ``inputs``, ``loss`` ``[N]`` and ``fooled``
+            ``[N]`` of the points so far; None at first.
+        adv (dict): The new point.
+        loss (torch.Tensor): ``[N]``, its loss.
+        fooled (torch.Tensor): bool ``[N]``, whether it fools the model.
+
+    Returns:
+        dict: The updated ``best``.
+    """
     adv = {m: x.detach() for m, x in adv.items()}
-    loss = loss.detach()
+    loss, fooled = loss.detach(), fooled.detach()
     if best is None:
-        return dict(inputs=adv, loss=loss)
-    better = loss > best['loss']
+        return dict(inputs=adv, loss=loss, fooled=fooled)
+    better = (fooled & ~best['fooled']) | ((fooled == best['fooled']) &
+                                           (loss > best['loss']))
     inputs = {
         m: torch.where(
             better.view(-1, *[1] * (x.dim() - 1)), x, best['inputs'][m])
         for m, x in adv.items()
     }
-    return dict(inputs=inputs, loss=torch.where(better, loss, best['loss']))
+    return dict(
+        inputs=inputs,
+        loss=torch.where(better, loss, best['loss']),
+        fooled=fooled | best['fooled'])

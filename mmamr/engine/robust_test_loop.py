@@ -50,7 +50,12 @@ class RobustTestLoop(TestLoop):
     Random starts are seeded per sample: every attack gets one generator
     per sample of the batch (see :mod:`mmamr.engine.sample_seeding`), so
     results do not depend on the batch size, the number of processes or
-    the order of the data.
+    the order of the data; the restarts of an attack (``restarts=N``)
+    continue each sample's stream. The skeleton's padding (absent
+    bodies and frames, exactly zero after ``NormalizeSkeleton``) is
+    never perturbed: the attacks read it from the clean inputs
+    (:mod:`mmamr.attacks.padding`), so nothing beside the batch is
+    passed.
 
     Config::
 
@@ -61,6 +66,9 @@ class RobustTestLoop(TestLoop):
                 dict(type='PGD', steps=20,
                      eps=dict(rgb=8/255, skeleton=8/255),
                      alpha=dict(rgb=2/255, skeleton=2/255)),
+                # Stronger: per sample the worst of 5 restarts and of
+                # every iterate (named PGD20x5-best).
+                dict(type='PGD', steps=20, restarts=5, best_iterate=True),
                 dict(type='CW', name='CW', steps=30, kappa=50.,
                      eps=dict(rgb=8/255, skeleton=8/255),
                      alpha=dict(rgb=2/255, skeleton=2/255)),
@@ -81,7 +89,8 @@ class RobustTestLoop(TestLoop):
             without ``targets`` (the loop sets it). An optional ``name``
             key names the attack in the results; the default is the type,
             followed by ``steps`` for attacks that take it (``PGD20``,
-            ``CW30``, ``FGSM``). Names must be unique.
+            ``CW30``, ``FGSM``) and by :func:`run_suffix` for restarts and
+            the best iterate (``PGD20x5-best``). Names must be unique.
         targets (sequence[str]): Targets of every attack, in
             ``('rgb', 'skeleton', 'both')``. Targets needing a modality
             the model lacks are skipped (a unimodal model gets only its
@@ -312,7 +321,8 @@ def parse_attacks(attacks: Sequence[dict]) -> 'OrderedDict[str, dict]':
 
 
 def default_name(cfg: dict) -> str:
-    """``PGD20`` for ``dict(type='PGD', steps=20)``; ``FGSM``."""
+    """``PGD20`` for ``dict(type='PGD', steps=20)``; ``FGSM``;
+    ``PGD20x5-best`` with ``restarts=5, best_iterate=True``."""
     kind = cfg['type'] if isinstance(cfg['type'], str) else getattr(
         cfg['type'], '__name__', str(cfg['type']))
     with DefaultScope.overwrite_default_scope('mmamr'):
@@ -321,7 +331,16 @@ def default_name(cfg: dict) -> str:
     if 'steps' not in params:
         return kind
     steps = cfg.get('steps', params['steps'].default)
-    return f'{kind}{steps}'
+    return f'{kind}{steps}{run_suffix(cfg)}'
+
+
+def run_suffix(cfg: dict) -> str:
+    """``'x5'`` for ``restarts=5``, ``'-best'`` for ``best_iterate``:
+    a stronger evaluation never shares its name (and its row in a table
+    against a baseline) with the paper's single run and last iterate."""
+    restarts = cfg.get('restarts', 1)
+    suffix = '' if restarts == 1 else f'x{restarts}'
+    return suffix + ('-best' if cfg.get('best_iterate') else '')
 
 
 def to_plain(value):

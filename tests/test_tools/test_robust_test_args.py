@@ -133,5 +133,5 @@ def test_bad_flags_exit_with_a_message(test_tool, monkeypatch, capsys, flags,
 def test_unknown_attack_is_refused_by_argparse(test_tool, monkeypatch,
                                                capsys):
     with pytest.raises(SystemExit):
-        parse(test_tool, monkeypatch, '--attack', 'autoattack')
-    assert "invalid choice: 'autoattack'" in capsys.readouterr().err
+        parse(test_tool, monkeypatch, '--attack', 'fab-t')
+    assert "invalid choice: 'fab-t'" in capsys.readouterr().err
