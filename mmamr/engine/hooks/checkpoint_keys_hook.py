@@ -103,8 +103,10 @@ def check_checkpoint_keys(model: nn.Module,
         'RGBSkeletonRecognizer keeps each branch under '
         'branches.<modality>. (branches.rgb., branches.skeleton.) where '
         "mmaction2's single-stream recognizers use backbone.: use a "
-        'checkpoint trained with this config, or rename its keys (e.g. '
-        'backbone. -> branches.rgb.).')
+        'checkpoint trained with this config, or load a single-stream '
+        "one into its branch with the backbone's init_cfg=dict(type="
+        "'Pretrained', checkpoint=..., prefix='backbone.') "
+        '(docs/pretrained.md).')
 
 
 def load_checked_checkpoint(model: nn.Module,
