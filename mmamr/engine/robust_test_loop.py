@@ -2,6 +2,7 @@
 import copy
 import inspect
 import logging
+import math
 import os.path as osp
 import time
 from collections import OrderedDict
@@ -10,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmaction.registry import LOOPS
-from mmengine.dist import is_main_process
+from mmengine.dist import all_gather_object, is_main_process
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
@@ -18,12 +19,14 @@ from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
 
 from mmamr.attacks import Attack
+from mmamr.attacks.padding import PADDED_MODALITIES, keep_padding, padding_mask
 from mmamr.common import TARGETS, gt_labels, unwrap_model, write_text_atomic
 from mmamr.registry import ATTACKS
-from ..evaluation.robustness import (config_differences, dump_results,
+from ..evaluation.robustness import (RELIANCE, RELIANCE_HEADERS,
+                                     config_differences, dump_results,
                                      load_results, markdown_report,
                                      markdown_table)
-from ..evaluation.robustness_metric import RobustnessMetric
+from ..evaluation.robustness_metric import WORST_CASE, RobustnessMetric
 from .sample_seeding import sample_generators, sample_key
 
 
@@ -57,6 +60,22 @@ class RobustTestLoop(TestLoop):
     (:mod:`mmamr.attacks.padding`), so nothing beside the batch is
     passed.
 
+    The modality-reliance diagnostic (``reliance=True``, models with both
+    modalities) tells a robust modality from an ignored one. A pre-pass
+    over the test set (the data preprocessor only, no model) computes
+    each input's dataset mean per channel, in the units the attacks see:
+    for RGB per colour channel over every clip, frame and pixel, for the
+    skeleton per coordinate over the joints of the body-frames that are
+    not padding. Every process adds up its samples, each counted once
+    (the sampler's padding is dropped), and the sums are gathered from
+    all processes, so ``dist_test.sh`` uses the means of one process.
+    Every batch is then also predicted with the RGB replaced by its mean
+    (the skeleton clean), recorded as ``ablated_pred_scores['rgb']``
+    (−R), and with the skeleton replaced (the RGB clean; the padding
+    stays exactly zero), as ``ablated_pred_scores['skeleton']`` (−S). A
+    model that ignores RGB has −R = ✓RS, so ✗R = ✓RS there means an
+    ignored modality, not a robust one.
+
     Config::
 
         test_cfg = dict(
@@ -75,6 +94,7 @@ class RobustTestLoop(TestLoop):
             ],
             targets=['rgb', 'skeleton', 'both'],
             seed=0,
+            reliance=True,  # −R and −S
             out_dir=None,  # the work dir
             name=None)     # the config file's name
         test_evaluator = dict(type='RobustnessMetric',
@@ -96,6 +116,10 @@ class RobustTestLoop(TestLoop):
             the model lacks are skipped (a unimodal model gets only its
             own). Defaults to all three.
         seed (int): Seed of the per-sample random starts. Defaults to 0.
+        reliance (bool): Measure −R and −S (above), at the cost of one
+            more pass over the test data (no model) and two predictions
+            per batch. A model without both modalities gets neither:
+            replacing its only input measures chance. Defaults to True.
         progress_interval (float): Seconds between progress lines (with
             ETA) in the log; the first and last batch are always logged.
             Defaults to 60.
@@ -113,6 +137,7 @@ class RobustTestLoop(TestLoop):
                  attacks: Sequence[dict],
                  targets: Sequence[str] = tuple(TARGETS),
                  seed: int = 0,
+                 reliance: bool = True,
                  progress_interval: float = 60.,
                  out_dir: Optional[str] = None,
                  name: Optional[str] = None) -> None:
@@ -122,6 +147,9 @@ class RobustTestLoop(TestLoop):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f'test_cfg.seed={seed!r} must be an int.')
         self.seed = seed
+        if not isinstance(reliance, bool):
+            raise TypeError(f'test_cfg.reliance={reliance!r} must be a bool.')
+        self.reliance = reliance
         self.progress_interval = float(progress_interval)
         self.out_dir = out_dir
         self.name = name
@@ -139,6 +167,10 @@ class RobustTestLoop(TestLoop):
         # (name, target, attack); built in run(), once the model is known.
         self.combos: List[Tuple[str, str, object]] = []
         self.applied_targets: Tuple[str, ...] = self.targets
+        # The modalities replaced by their dataset mean (−R, −S) and the
+        # means ``[C]`` (float64); set in run(), once the model is known.
+        self.ablated: Tuple[str, ...] = ()
+        self.ablation_means: Dict[str, torch.Tensor] = dict()
 
     @property
     def model(self) -> torch.nn.Module:
@@ -151,6 +183,9 @@ class RobustTestLoop(TestLoop):
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
         self.combos = self.build_combos(self.model)
+        self.ablated = self.reliance_modalities(self.model)
+        if self.ablated:
+            self.ablation_means = self.compute_means()
         self.test_loss.clear()
         progress = Progress(
             len(self.dataloader), self.progress_interval, len(self.combos))
@@ -198,6 +233,36 @@ class RobustTestLoop(TestLoop):
                         level=logging.WARNING)
                 combos.append((name, target, attack))
         return combos
+
+    def reliance_modalities(self, model) -> Tuple[str, ...]:
+        """The modalities replaced by their dataset mean: both, with
+        ``reliance`` and a model that has both (or does not say)."""
+        if not self.reliance:
+            return ()
+        modalities = getattr(model, 'modalities', None)
+        if modalities is not None and not set(RELIANCE) <= set(modalities):
+            print_log(
+                f'RobustTestLoop: the model has only {list(modalities)}; '
+                'no modality-reliance columns (−R, −S).', 'current')
+            return ()
+        return RELIANCE
+
+    def compute_means(self) -> Dict[str, torch.Tensor]:
+        """The pre-pass: the dataset means of the ablated inputs, logged
+        (:func:`dataset_means`)."""
+        print_log(
+            f'RobustTestLoop: a pass over the {len(self.dataloader)} test '
+            'batches (data preprocessor only) for the dataset means of '
+            '−R/−S.', 'current')
+        means = dataset_means(self.model, self.dataloader, self.ablated)
+        described = []
+        for m, mean in means.items():
+            rounded = [round(v, 4) for v in mean.tolist()]
+            described.append(f'{RELIANCE_HEADERS[m]}: {m} {rounded}')
+        print_log(
+            'RobustTestLoop: the dataset means per channel that replace '
+            f'an input ({"; ".join(described)}).', 'current')
+        return means
 
     @property
     def row_name(self) -> str:
@@ -257,6 +322,7 @@ class RobustTestLoop(TestLoop):
             inputs, samples = data['inputs'], data['data_samples']
             outputs = model(
                 inputs, [s.clone() for s in samples], mode='predict')
+        ablated_scores = self.predict_ablated(model, inputs, samples)
         labels = gt_labels(samples, next(iter(inputs.values())).device)
         keys = [sample_key(s) for s in samples]
         adv_scores = [OrderedDict() for _ in samples]
@@ -272,14 +338,154 @@ class RobustTestLoop(TestLoop):
                     adv, [s.clone() for s in samples], mode='predict')
             for scores, pred in zip(adv_scores, preds):
                 scores[f'{name}/{target}'] = pred.pred_score
-        for output, scores in zip(outputs, adv_scores):
+        for output, scores, ablated in zip(outputs, adv_scores,
+                                           ablated_scores):
             output.adv_pred_scores = scores
+            if self.ablated:
+                output.ablated_pred_scores = ablated
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         self.runner.call_hook(
             'after_test_iter',
             batch_idx=idx,
             data_batch=data_batch,
             outputs=outputs)
+
+    def predict_ablated(self, model, inputs: Dict[str, torch.Tensor],
+                        samples: list) -> List['OrderedDict[str, object]']:
+        """Per sample, ``modality -> score [K]`` with that modality's
+        input replaced by its dataset mean, the other clean (−R, −S);
+        empty without the diagnostic."""
+        per_sample = [OrderedDict() for _ in samples]
+        with torch.no_grad():
+            for modality in self.ablated:
+                ablated = dict(inputs)
+                ablated[modality] = mean_input(inputs[modality],
+                                               self.ablation_means[modality],
+                                               modality)
+                preds = model(
+                    ablated, [s.clone() for s in samples], mode='predict')
+                for scores, pred in zip(per_sample, preds):
+                    scores[modality] = pred.pred_score
+        return per_sample
+
+
+# Attack names the results use for something else: the clean and reliance
+# numbers beside the attacks, the per-sample worst case over them.
+RESERVED_NAMES = ('clean', 'reliance', WORST_CASE)
+# The axis of the channel whose dataset mean replaces an input (−R, −S):
+# the colour of RGB ``[..., C, T, H, W]``, the coordinate of a skeleton
+# ``[..., J, C]``.
+CHANNEL_AXIS = dict(rgb=-4, skeleton=-1)
+
+
+def channel_sums(x: torch.Tensor, modality: str) -> Tuple[List[float], int]:
+    """Per-channel sum of one sample's input over its entries that are
+    not padding, and their number per channel.
+
+    Args:
+        x (torch.Tensor): One sample's preprocessed input: RGB
+            ``[V, C, T, H, W]``, skeleton ``[V, M, T, J, C]`` (``V``
+            views).
+        modality (str): Its modality (``rgb``, ``skeleton``).
+
+    Returns:
+        tuple[list[float], int]: The ``C`` sums (float64) and the count.
+    """
+    values = x.detach().double().movedim(CHANNEL_AXIS[modality], -1)
+    channels = values.shape[-1]
+    sums = values.reshape(-1, channels).sum(0).tolist()
+    if modality not in PADDED_MODALITIES:
+        return sums, values.numel() // channels
+    # Padding is exactly zero: it adds nothing to the sums, but must not
+    # count (an absent second body would pull the mean to zero).
+    valid = (~padding_mask(x)).expand_as(x)
+    return sums, int(valid.sum()) // channels
+
+
+def local_channel_sums(model, dataloader: DataLoader,
+                       modalities: Sequence[str]) -> Dict[str, dict]:
+    """Preprocess this process's share of the test set (no model
+    forward); return ``sample key -> modality -> (sums, count)``
+    (:func:`channel_sums`), each sample once."""
+    stats = dict()
+    with torch.no_grad():
+        for data_batch in dataloader:
+            data = model.data_preprocessor(data_batch, False)
+            inputs = data['inputs']
+            missing = [m for m in modalities if m not in inputs]
+            if missing:
+                raise KeyError(f'The modality-reliance diagnostic needs the '
+                               f'{missing} inputs; the batch has '
+                               f'{sorted(inputs)}. Set '
+                               'test_cfg.reliance=False to skip it.')
+            for i, sample in enumerate(data['data_samples']):
+                key = sample_key(sample)
+                if key not in stats:
+                    stats[key] = {
+                        m: channel_sums(inputs[m][i], m)
+                        for m in modalities
+                    }
+    return stats
+
+
+def merge_channel_sums(parts: Sequence[Dict[str, dict]],
+                       modalities: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """The per-channel means ``[C]`` (float64, CPU) of the processes'
+    :func:`local_channel_sums`, each sample counted once: the sampler
+    pads a process's share with samples another process has."""
+    merged = dict()
+    for part in parts:
+        for key, stats in part.items():
+            merged.setdefault(key, stats)
+    means = dict()
+    for m in modalities:
+        count = sum(stats[m][1] for stats in merged.values())
+        if count == 0:
+            raise ValueError(f'The test set has no {m} input that is not '
+                             'padding: no dataset mean to replace it by.')
+        # fsum rounds the exact sum once, in any order: any split of the
+        # data over processes gives the same means, bit for bit.
+        sums = zip(*(stats[m][0] for stats in merged.values()))
+        means[m] = torch.tensor([math.fsum(c) for c in sums],
+                                dtype=torch.float64) / count
+    return means
+
+
+def dataset_means(model, dataloader: DataLoader,
+                  modalities: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """The per-channel dataset mean of each modality's preprocessed
+    input (what the attacks see) over the whole test set, all processes
+    together (:func:`merge_channel_sums`).
+
+    Args:
+        model (nn.Module): The bare model (its ``data_preprocessor``).
+        dataloader (DataLoader): This process's test dataloader.
+        modalities (sequence[str]): The inputs to average.
+
+    Returns:
+        dict[str, torch.Tensor]: ``modality -> [C]`` (float64, CPU).
+    """
+    local = local_channel_sums(model, dataloader, modalities)
+    return merge_channel_sums(all_gather_object(local), modalities)
+
+
+def mean_input(x: torch.Tensor, mean: torch.Tensor,
+               modality: str) -> torch.Tensor:
+    """``x`` with every entry replaced by its channel's dataset mean; the
+    skeleton's padding stays exactly zero (padding is not input).
+
+    Args:
+        x (torch.Tensor): A preprocessed batch, RGB ``[N, V, C, T, H, W]``
+            or skeleton ``[N, V, M, T, J, C]``.
+        mean (torch.Tensor): The channel means ``[C]``.
+        modality (str): The modality of ``x``.
+
+    Returns:
+        torch.Tensor: Shaped and typed like ``x``.
+    """
+    shape = (-1, ) + (1, ) * (-CHANNEL_AXIS[modality] - 1)
+    fill = mean.to(device=x.device, dtype=x.dtype).reshape(shape)
+    return keep_padding(fill.expand_as(x), x, modality).contiguous()
 
 
 def build_attack(cfg: dict) -> object:
@@ -311,6 +517,10 @@ def parse_attacks(attacks: Sequence[dict]) -> 'OrderedDict[str, dict]':
         if name in configs:
             raise ValueError(f'{where}: two attacks are named {name!r}; '
                              'give them distinct "name" keys.')
+        if name in RESERVED_NAMES:
+            raise ValueError(f'{where}: the name {name!r} is reserved '
+                             f'({list(RESERVED_NAMES)} name other '
+                             'results); give the attack another "name".')
         # Fail now, with the config's position, not after a batch.
         try:
             build_attack(dict(cfg, targets='both'))

@@ -23,6 +23,8 @@ Result file (``robustness.json``, ``format`` = :data:`FORMAT`)::
      "num_samples": 16487, "topk": [1, 5], "seed": 0,
      "modalities": ["rgb", "skeleton"],
      "clean": {"top1": 81.65, "top5": 96.0},
+     "reliance": {"rgb": {"top1": 40.2, ...},       # −R
+                  "skeleton": {"top1": 35.7, ...}} | null,  # −S
      "attacks": {
        "PGD20": {"config": {"type": "PGD", "steps": 20, ...},
                  "columns": {"rgb": {"top1": 68.54, ...},
@@ -35,6 +37,14 @@ Result file (``robustness.json``, ``format`` = :data:`FORMAT`)::
 
 ``columns`` holds only the evaluated targets (``rgb`` = ✗R,
 ``skeleton`` = ✗S, ``both`` = ✗RS).
+
+``reliance`` is the modality-reliance diagnostic (no attack): the
+accuracy with the input of one modality replaced by its dataset mean,
+keyed by the modality replaced (``rgb`` = −R, ``skeleton`` = −S), the
+other input clean. A model that ignores RGB has −R = ✓RS. It is measured
+for models with both modalities only, and is ``null`` otherwise (also
+when the run switched it off); files written before it existed lack the
+key, which reads as ``null``.
 """
 import json
 import os.path as osp
@@ -48,6 +58,12 @@ COLUMNS = tuple(TARGETS)
 HEADERS = dict(
     clean='✓RS', rgb='✗R', skeleton='✗S', both='✗RS', avg='Avg', ri='RI')
 MISSING = '–'
+# The modality-reliance columns: the modality replaced by its dataset
+# mean, in the tables' order, and their headers.
+RELIANCE = ('rgb', 'skeleton')
+RELIANCE_HEADERS = dict(rgb='−R', skeleton='−S')
+RELIANCE_NOTE = ('−R/−S: no attack, the RGB / skeleton input replaced by '
+                 'its dataset mean (−R ≈ ✓RS: RGB is ignored).')
 
 Accuracy = Dict[str, float]  # 'top1' -> percent
 
@@ -83,7 +99,8 @@ def summarize(name: Optional[str],
               num_samples: int,
               topk: Sequence[int],
               seed: Optional[int] = None,
-              modalities: Optional[Sequence[str]] = None) -> dict:
+              modalities: Optional[Sequence[str]] = None,
+              reliance: Optional[Mapping[str, Accuracy]] = None) -> dict:
     """Assemble a result dict (the JSON schema above), without RI.
 
     Args:
@@ -96,10 +113,19 @@ def summarize(name: Optional[str],
         topk (sequence[int]): The ``k`` of the accuracies.
         seed (int, optional): Seed of the attacks' random starts.
         modalities (sequence[str], optional): The model's modalities.
+        reliance (dict, optional): ``modality replaced -> 'top1' -> %``
+            (−R: ``rgb``, −S: ``skeleton``). Defaults to None (not
+            measured).
 
     Returns:
         dict: The results; call :func:`add_relative_improvement` next.
     """
+    if reliance:
+        unknown = sorted(set(reliance) - set(RELIANCE))
+        if unknown:
+            raise ValueError(f'Unknown reliance keys {unknown}; known: '
+                             f'{RELIANCE}.')
+        reliance = {m: dict(reliance[m]) for m in RELIANCE if m in reliance}
     attacks = dict()
     for attack, cols in columns.items():
         cols = {t: dict(cols[t]) for t in COLUMNS if t in cols}
@@ -121,6 +147,7 @@ def summarize(name: Optional[str],
         seed=seed,
         modalities=None if modalities is None else list(modalities),
         clean=dict(clean),
+        reliance=reliance or None,
         attacks=attacks,
         baseline=None)
 
@@ -241,11 +268,22 @@ def check_results(results: object, where: str) -> dict:
         if unknown:
             raise ValueError(f'{where}: attacks.{attack}.columns has '
                              f'unknown targets {unknown}.')
+    reliance = results.get('reliance')
+    if reliance is not None:
+        if not isinstance(reliance, dict) or not all(
+                isinstance(v, dict) for v in reliance.values()):
+            raise ValueError(f'{where}: "reliance" must be null or a dict '
+                             "modality -> {'top1': %, ...}.")
+        unknown = sorted(set(reliance) - set(RELIANCE))
+        if unknown:
+            raise ValueError(f'{where}: reliance has unknown modalities '
+                             f'{unknown}; known: {list(RELIANCE)}.')
     return results
 
 
 def load_results(path: str) -> dict:
-    """Read and validate a ``robustness.json``."""
+    """Read and validate a ``robustness.json`` (one without ``reliance``,
+    written before it existed, is valid: it reads as not measured)."""
     return check_results(read_json(path, 'Robustness result file'), path)
 
 
@@ -269,37 +307,76 @@ def table_values(results: dict,
     return [clean] + cols + [entry['avg'].get(k), ri.get(k)]
 
 
-def table_row(results: dict, attack: str, k: str = 'top1') -> List[str]:
+def reliance_values(results: dict, k: str = 'top1') -> List[Optional[float]]:
+    """−R −S of one model (None where not measured, e.g. a unimodal
+    model or a file written before the diagnostic existed)."""
+    reliance = results.get('reliance') or {}
+    return [reliance.get(m, {}).get(k) for m in RELIANCE]
+
+
+def has_reliance(rows: Sequence[Tuple[str, dict]]) -> bool:
+    """Whether any of the rows has −R or −S."""
+    return any(results.get('reliance') for _, results in rows)
+
+
+def cell(value: Optional[float]) -> str:
+    """A table cell: two decimals, ``–`` for a missing value."""
+    return MISSING if value is None else f'{value:.2f}'
+
+
+def table_row(results: dict,
+              attack: str,
+              k: str = 'top1',
+              reliance: bool = False) -> List[str]:
     """The cells ✓RS ✗R ✗S ✗RS Avg RI of one model under ``attack``
-    (``–`` where a column was not evaluated)."""
-    return [
-        MISSING if value is None else f'{value:.2f}'
-        for value in table_values(results, attack, k)
-    ]
+    (``–`` where a column was not evaluated), and −R −S with
+    ``reliance``."""
+    values = table_values(results, attack, k)
+    if reliance:
+        values += reliance_values(results, k)
+    return [cell(value) for value in values]
+
+
+def table_headers(reliance: bool = False) -> List[str]:
+    """``✓RS ✗R ✗S ✗RS Avg RI`` (the paper's order), then ``−R −S``
+    with ``reliance``."""
+    headers = [HEADERS[c] for c in ('clean', ) + COLUMNS + ('avg', 'ri')]
+    if reliance:
+        headers += [RELIANCE_HEADERS[m] for m in RELIANCE]
+    return headers
 
 
 def markdown_table(rows: Sequence[Tuple[str, dict]],
                    attack: str,
-                   k: str = 'top1') -> str:
+                   k: str = 'top1',
+                   reliance: Optional[bool] = None) -> str:
     """A Markdown table in the layout of the paper's Table 2.
+
+    The columns ✓RS ✗R ✗S ✗RS Avg RI keep the paper's order; the
+    modality-reliance columns −R −S follow them (``–`` for a row that
+    lacks them).
 
     Args:
         rows (sequence[tuple[str, dict]]): ``(row name, result dict)``,
             e.g. the defences, baseline first.
         attack (str): The attack whose columns to show.
         k (str): ``'top1'`` or ``'top5'``.
+        reliance (bool, optional): Show −R and −S. Defaults to None:
+            when any row has them (so a table of older result files, or
+            of unimodal models, looks as it did).
 
     Returns:
         str: The table, one line per row, without a trailing newline.
     """
-    header = ['Model'
-              ] + [HEADERS[c] for c in ('clean', ) + COLUMNS + ('avg', 'ri')]
+    if reliance is None:
+        reliance = has_reliance(rows)
+    header = ['Model'] + table_headers(reliance)
     lines = [
         '| ' + ' | '.join(header) + ' |',
         '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|'
     ]
     for name, results in rows:
-        cells = [name] + table_row(results, attack, k)
+        cells = [name] + table_row(results, attack, k, reliance)
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -317,7 +394,8 @@ def markdown_report(results: dict, baseline: Optional[dict] = None) -> str:
     parts.append(f'{results["num_samples"]} samples; accuracy in %. '
                  '✗R/✗S/✗RS: RGB / skeleton / both attacked; Avg = mean '
                  'of the robust columns; RI against '
-                 f'{baseline["name"] if baseline else "no baseline"}.')
+                 f'{baseline["name"] if baseline else "no baseline"}.' +
+                 (f' {RELIANCE_NOTE}' if has_reliance(rows) else ''))
     for k in (f'top{k}' for k in results['topk']):
         for attack, entry in results['attacks'].items():
             config = entry.get('config') or {}

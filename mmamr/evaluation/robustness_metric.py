@@ -8,8 +8,8 @@ from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from .robustness import (COLUMNS, add_relative_improvement, load_results,
-                         summarize)
+from .robustness import (COLUMNS, RELIANCE, add_relative_improvement,
+                         load_results, summarize)
 
 WORST_CASE = 'worst-case'
 
@@ -35,8 +35,16 @@ class RobustnessMetric(BaseMetric):
     keeps only top-k hits per sample, which mmengine gathers from every
     process, so the numbers of ``dist_test.sh`` are those of one process.
 
+    The modality-reliance diagnostic: a sample may also carry
+    ``ablated_pred_scores``, a dict ``modality -> [K]`` of the scores with
+    that modality's input replaced by its dataset mean (``rgb``: −R,
+    ``skeleton``: −S; see :class:`RobustTestLoop`). Where the samples
+    carry none (a unimodal model, ``reliance=False``, predictions made
+    before the diagnostic existed) there are no reliance numbers.
+
     ``compute_metrics`` returns the accuracies (in %) as
-    ``clean/top1``, ``<attack>/<target>/top1``, ``<attack>/avg/top1`` and
+    ``clean/top1``, ``reliance/<modality>/top1`` (−R, −S),
+    ``<attack>/<target>/top1``, ``<attack>/avg/top1`` and
     ``<attack>/ri/top1`` (and ``top5``; mmengine prefixes ``robust/``),
     and keeps the same numbers structured in :attr:`summary`: the result
     dict of :mod:`mmamr.evaluation.robustness` without what only the run
@@ -111,7 +119,12 @@ class RobustnessMetric(BaseMetric):
             hits = dict(clean=self._hits(sample['pred_score'], label))
             for key, score in sample['adv_pred_scores'].items():
                 hits[key] = self._hits(score, label)
-            self.results.append(dict(label=label, hits=hits))
+            ablated = {
+                m: self._hits(score, label)
+                for m, score in (
+                    sample.get('ablated_pred_scores') or {}).items()
+            }
+            self.results.append(dict(label=label, hits=hits, ablated=ablated))
 
     def _hits(self, score, label: int) -> List[bool]:
         return topk_hits(score.detach().cpu().float().numpy(), label,
@@ -137,13 +150,18 @@ class RobustnessMetric(BaseMetric):
         if self.worst_case and len(attacks) > 1:
             columns[WORST_CASE], configs[WORST_CASE] = self._worst_case(
                 results, attacks, accuracy)
+        reliance = {
+            m: accuracy([r['ablated'][m] for r in results])
+            for m in ablated_modalities(results)
+        }
         summary = summarize(
             None,
             clean,
             columns,
             configs,
             num_samples=len(results),
-            topk=self.topk)
+            topk=self.topk,
+            reliance=reliance)
         if self.baseline is not None:
             # The attacks' configs are the run's to compare (the loop
             # does); the numbers are compared here.
@@ -182,6 +200,9 @@ class RobustnessMetric(BaseMetric):
         flat = OrderedDict()
         for k, v in summary['clean'].items():
             flat[f'clean/{k}'] = v
+        for m, accuracies in (summary['reliance'] or {}).items():
+            for k, v in accuracies.items():
+                flat[f'reliance/{m}/{k}'] = v
         for attack, entry in summary['attacks'].items():
             for t in COLUMNS:
                 for k, v in entry['columns'].get(t, {}).items():
@@ -214,3 +235,18 @@ def attack_targets(results: List[dict]) -> Dict[str, Tuple[str, ...]]:
         attacks.setdefault(attack, ())
         attacks[attack] += (target, )
     return attacks
+
+
+def ablated_modalities(results: List[dict]) -> Tuple[str, ...]:
+    """The modalities replaced by their mean in every sample (−R, −S), in
+    the tables' order; none when the samples carry no ablation."""
+    found = [tuple(r.get('ablated') or {}) for r in results]
+    if any(f != found[0] for f in found):
+        raise ValueError('The predictions disagree on the modalities they '
+                         'hold ablated_pred_scores for: '
+                         f'{sorted(set(found))}.')
+    unknown = sorted(set(found[0]) - set(RELIANCE))
+    if unknown:
+        raise ValueError(f'ablated_pred_scores keys {unknown}: the modality '
+                         f'replaced, one of {list(RELIANCE)}, expected.')
+    return tuple(m for m in RELIANCE if m in found[0])

@@ -4,8 +4,9 @@ rows = the study's runs, RI against the baseline run."""
 import copy
 from typing import List, Sequence, Tuple
 
-from ..evaluation.robustness import (add_relative_improvement, load_results,
-                                     markdown_table)
+from ..evaluation.robustness import (RELIANCE, add_relative_improvement,
+                                     load_results, markdown_table,
+                                     reliance_values)
 
 
 def table_rows(results_files: Sequence[Tuple[str, str]],
@@ -49,13 +50,18 @@ def markdown_tables(rows: Sequence[Tuple[str, dict]],
     return '\n'.join(parts)
 
 
-def summary_numbers(rows: Sequence[Tuple[str, dict]],
-                    k: str = 'top1') -> dict:
-    """``{row: {"clean": x, attack: {"rgb", "skeleton", "both", "avg",
-    "ri"}}}`` in %, for the study's ``summary.json`` and its checks."""
+def summary_numbers(rows: Sequence[Tuple[str, dict]], k: str = 'top1') -> dict:
+    """``{row: {"clean": x, "reliance": {"rgb": −R, "skeleton": −S},
+    attack: {"rgb", "skeleton", "both", "avg", "ri"}}}`` in %, for the
+    study's ``summary.json`` and its checks; ``reliance`` is null for a
+    run without the diagnostic (a unimodal model, an older result
+    file)."""
     summary = dict()
     for label, results in rows:
         entry = dict(clean=results['clean'][k])
+        reliance = reliance_values(results, k)
+        measured = any(v is not None for v in reliance)
+        entry['reliance'] = dict(zip(RELIANCE, reliance)) if measured else None
         for attack, att in results['attacks'].items():
             cells = {t: c[k] for t, c in att['columns'].items()}
             cells['avg'] = att['avg'][k]

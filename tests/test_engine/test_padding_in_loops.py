@@ -83,10 +83,11 @@ class PaddedClips(PatternClips):
 
 
 def test_robust_test_loop_never_perturbs_padding_with_restarts(tmp_path):
-    """Every input RobustTestLoop predicts (clean and adversarial, every
-    attack and target, restarts and best iterate included) has the
-    samples' padding exactly zero, after collate and the data
-    preprocessor; and the adversarial skeletons are perturbed."""
+    """Every input RobustTestLoop predicts (clean, with RGB or the
+    skeleton replaced by its dataset mean, and adversarial, every attack
+    and target, restarts and best iterate included) has the samples'
+    padding exactly zero, after collate and the data preprocessor; and
+    the adversarial and mean skeletons are changed."""
     model, clips = build_model(), PaddedClips()
     attacks = [
         dict(type='FGSM', eps=EPS),
@@ -114,13 +115,16 @@ def test_robust_test_loop_never_perturbs_padding_with_restarts(tmp_path):
     finally:
         handle.remove()
     assert 'robust/PGD2x2-best/skeleton/top1' in metrics
-    # 4 batches of 2, a clean prediction and 3 attacks x 2 targets each.
-    assert len(predicted) == 4 * (1 + 3 * 2)
+    # 4 batches of 2, each a clean prediction, −R and −S (the means),
+    # and 3 attacks x 2 targets.
+    per_batch = 1 + 2 + 3 * 2
+    assert len(predicted) == 4 * per_batch
     clean = torch.stack([item['inputs']['skeleton'] for item in clips.items])
     mask = padding(clean[:2])
     moved = 0
     for i, skeleton in enumerate(predicted):
         assert skeleton.shape == mask.shape
         assert (skeleton[mask] == 0).all(), i
-        moved += not torch.equal(skeleton, clean[2 * (i // 7):][:2])
-    assert moved == 4 * 3 * 2
+        moved += not torch.equal(skeleton, clean[2 * (i // per_batch):][:2])
+    # Every attack x target and −S; −R keeps the clean skeleton.
+    assert moved == 4 * (3 * 2 + 1)

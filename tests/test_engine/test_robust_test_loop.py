@@ -336,6 +336,7 @@ def test_configuration_errors(model, clips, tmp_path):
         ([dict(ATTACKS[0], targets='rgb')], 'set test_cfg.targets'),
         ([ATTACKS[1], dict(ATTACKS[1])], 'two attacks are named'),
         ([dict(ATTACKS[1], name='a/b')], 'without "/"'),
+        ([dict(ATTACKS[1], name='reliance')], 'is reserved'),
         ([dict(type='PGD', eps=dict(rgb=-1.))], r'attacks\[0\]'),
     ]
     for attacks, message in bad:

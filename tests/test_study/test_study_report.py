@@ -6,8 +6,8 @@ from mmamr.evaluation.robustness import dump_results, summarize
 from mmamr.study import markdown_tables, summary_numbers, table_rows
 
 
-def write(tmp_path, name, clean, cols):
-    # One attack, columns ✗R, ✗S, ✗RS in %.
+def write(tmp_path, name, clean, cols, reliance=None):
+    # One attack, columns ✗R, ✗S, ✗RS in %; −R, −S.
     results = summarize(
         name,
         clean=dict(top1=clean),
@@ -17,7 +17,11 @@ def write(tmp_path, name, clean, cols):
         }),
         configs=dict(PGD20=dict(type='PGD', steps=20)),
         num_samples=100,
-        topk=[1])
+        topk=[1],
+        reliance=None if reliance is None else {
+            m: dict(top1=v)
+            for m, v in zip(('rgb', 'skeleton'), reliance)
+        })
     path = tmp_path / f'{name}.json'
     dump_results(results, str(path))
     return str(path)
@@ -40,3 +44,22 @@ def test_unknown_baseline_row(tmp_path):
     files = [('AMR', write(tmp_path, 'amr', 80, (1, 2, 3)))]
     with pytest.raises(ValueError, match="Baseline row 'None'"):
         table_rows(files, 'None')
+
+
+def test_summary_and_tables_carry_reliance(tmp_path):
+    files = [
+        ('None', write(tmp_path, 'none', 88., (2., 11., 0.))),
+        ('AMR',
+         write(tmp_path, 'amr', 81., (68., 80., 66.), reliance=(30.5, 42.25)))
+    ]
+    rows = table_rows(files, 'None')
+    numbers = summary_numbers(rows)
+    # An older result file (no diagnostic) reads as null.
+    assert numbers['None']['reliance'] is None
+    assert numbers['AMR']['reliance'] == dict(rgb=30.5, skeleton=42.25)
+    cells = set(numbers['AMR']['PGD20'])
+    assert cells == {'rgb', 'skeleton', 'both', 'avg', 'ri'}
+    table = markdown_tables(rows, 'None')
+    assert '| ✓RS | ✗R | ✗S | ✗RS | Avg | RI | −R | −S |' in table
+    assert '| 0.00 | – | – |' in table
+    assert table.count('| 30.50 | 42.25 |') == 1

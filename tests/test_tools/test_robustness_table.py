@@ -74,11 +74,15 @@ def test_table2_of_the_paper_is_rebuilt(table2_runs, tmp_path):
     assert files == [f'{prefix}.{e}' for e in ('md', 'csv', 'png')]
     with open(f'{prefix}.csv', encoding='utf-8') as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ['model', '✓RS', '✗R', '✗S', '✗RS', 'Avg', 'RI']
+    # −R −S last, empty for runs without the reliance diagnostic.
+    assert rows[0] == [
+        'model', '✓RS', '✗R', '✗S', '✗RS', 'Avg', 'RI', '−R', '−S'
+    ]
+    assert all(r[7:] == ['', ''] for r in rows[1:])
     assert [r[0] for r in rows[1:]] == list(TABLE2_NTU)
     for cells in rows[1:]:
         paper = TABLE2_NTU[cells[0]]
-        values = [float(c) for c in cells[1:]]
+        values = [float(c) for c in cells[1:7]]
         assert values[:4] == pytest.approx(paper[:4], abs=1e-9)
         if cells[0] == 'MinSim':
             # The paper's own row is inconsistent: the mean of its

@@ -3,7 +3,9 @@
 
 Each run is the ``robustness.json`` that ``tools/test.py --attack ...``
 writes (or its work dir), optionally named ``NAME=PATH``. For one attack,
-every run is a row ✓RS ✗R ✗S ✗RS Avg RI; RI (Eq. 14) is recomputed
+every run is a row ✓RS ✗R ✗S ✗RS Avg RI, then the modality-reliance
+columns −R −S (no attack; the RGB / skeleton input replaced by its
+dataset mean; ``–`` for a run without them); RI (Eq. 14) is recomputed
 against the chosen baseline row (the first by default, the paper's
 "None"), whatever baseline the runs were evaluated with::
 
@@ -12,9 +14,10 @@ against the chosen baseline row (the first by default, the paper's
         AMR=work_dirs/amr_i3d_hcn_ntu \\
         --attack PGD20 --baseline None --out work_dirs/table2_pgd20
 
-writes ``table2_pgd20.md`` (Markdown), ``.csv`` (the numbers, empty
-where a column was not evaluated) and ``.png`` (grouped bars of the
-accuracies, RI beside them), each atomically. If any of them exists, the
+writes ``table2_pgd20.md`` (Markdown; −R −S shown when a run has them),
+``.csv`` (the numbers, −R −S always last, empty where a column was not
+evaluated) and ``.png`` (grouped bars of the accuracies, RI beside them),
+each atomically. If any of them exists, the
 tool stops before writing anything unless ``--overwrite`` is given.
 """
 import argparse
@@ -28,10 +31,11 @@ from mmengine.logging import print_log
 
 from mmamr.common import (refuse_overwrite, save_figure_atomic,
                           write_text_atomic)
-from mmamr.evaluation.robustness import (COLUMNS, HEADERS,
+from mmamr.evaluation.robustness import (COLUMNS, HEADERS, RELIANCE_NOTE,
                                          add_relative_improvement,
-                                         load_results, markdown_table,
-                                         table_values)
+                                         has_reliance, load_results,
+                                         markdown_table, reliance_values,
+                                         table_headers, table_values)
 from mmamr.utils import load_named_runs
 
 FIELDS = ('clean', ) + COLUMNS + ('avg', 'ri')
@@ -103,12 +107,12 @@ def with_baseline(rows: Sequence[Row], attack: str, k: str,
 def csv_text(rows: Sequence[Row], attack: str, k: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator='\n')
-    writer.writerow(['model'] + [HEADERS[f] for f in FIELDS])
+    # −R −S always: a fixed set of columns for scripts.
+    writer.writerow(['model'] + table_headers(reliance=True))
     for name, results in rows:
-        writer.writerow([name] + [
-            '' if v is None else f'{v:.4f}'
-            for v in table_values(results, attack, k)
-        ])
+        values = table_values(results, attack, k) + reliance_values(results, k)
+        writer.writerow([name] +
+                        ['' if v is None else f'{v:.4f}' for v in values])
     return buffer.getvalue()
 
 
@@ -117,7 +121,8 @@ def markdown_text(rows: Sequence[Row], attack: str, k: str, baseline: str,
     parts = [f'# {title or f"Robustness under {attack}"}', '']
     parts.append(f'{k} accuracy in %. ✗R/✗S/✗RS: RGB / skeleton / both '
                  f'attacked by {attack}; Avg = mean of the robust columns; '
-                 f'RI = (✓RS + Avg) − that of {baseline}.')
+                 f'RI = (✓RS + Avg) − that of {baseline}.' +
+                 (f' {RELIANCE_NOTE}' if has_reliance(rows) else ''))
     parts += ['', markdown_table(rows, attack, k)]
     if notes:
         parts += ['', 'Notes:', ''] + [f'- {n}' for n in notes]
