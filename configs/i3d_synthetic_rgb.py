@@ -6,6 +6,7 @@
 _base_ = ['i3d_hcn_synthetic.py']
 
 clip_len = dict(RGB=8)
+person_crop = {{_base_.person_crop}}
 model = dict(skeleton_backbone=None)
 resize = dict(
     type='Resize',
@@ -15,7 +16,7 @@ resize = dict(
 train_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len),
     dict(type='RGBSkeletonDecode', video_backend='opencv'),
-    dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
+    person_crop,
     resize,
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackRGBSkeletonInputs'),
@@ -23,6 +24,7 @@ train_pipeline = [
 val_pipeline = [
     dict(type='RGBSkeletonSampleFrames', clip_len=clip_len, test_mode=True),
     dict(type='RGBSkeletonDecode', video_backend='opencv'),
+    person_crop,
     resize,
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackRGBSkeletonInputs'),

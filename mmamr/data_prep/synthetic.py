@@ -30,7 +30,7 @@ import multiprocessing
 import operator
 from functools import partial
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -44,7 +44,7 @@ LABEL_MAP = 'label_map.txt'
 OPTIONS_FILE = 'synthetic_options.json'
 # Bump it when a change alters the files written for given options, so
 # that folders made before are refused instead of mixed with new samples.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # OpenCV's MJPG writer corrupts the heap (the process aborts) on frames
 # 6 or fewer pixels wide or high, and below 16 pixels the one-pixel limbs
 # no longer outline a body.
@@ -63,6 +63,37 @@ THIGH, SHIN, FOOT = 0.42, 0.40, 0.13
 HIP_DROP, HIP_HALF, SHOULDER_HALF = 0.05, 0.09, 0.17
 ANKLE_REST_Y = -(HIP_DROP + THIGH + SHIN)
 HALF_PI = np.pi / 2
+# Kinect v2's skeleton errors, as NTU's raw files have them (metres):
+# per-frame jitter, a slow per-joint drift, hands and feet that snap to
+# the other side's joint for a few frames, and runs of frames in which
+# the body is lost. In TRACKING_FAILURE_RATE of the clips the tracker
+# fits the body badly throughout (FAILED_NOISE_M), as NTU's worst clips.
+JITTER_M = 0.015
+DRIFT_M = 0.02
+SNAPS_PER_CLIP = 1.0
+LOST_RUN_RATE = 0.3
+TRACKING_FAILURE_RATE = 0.1
+FAILED_NOISE_M = 0.12
+# The RGB camera's failures: in OCCLUSION_RATE of the clips something
+# stands between the camera and the subject for the whole clip.
+OCCLUSION_RATE = 0.05
+# Left <-> right joints, which Kinect confuses.
+MIRROR = dict(
+    zip((4, 5, 6, 7, 21, 22, 12, 13, 14, 15),
+        (8, 9, 10, 11, 23, 24, 16, 17, 18, 19)))
+MIRROR.update({v: k for k, v in MIRROR.items()})
+EXTREMITIES = (6, 7, 21, 22, 10, 11, 23, 24, 14, 15, 18, 19)
+# Random streams of the per-camera lab and the per-subject look (a
+# sample's own streams are keyed by (seed, class, index) instead).
+LAB_STREAM, LOOK_STREAM = 10**6, 10**6 + 1
+# Body parts drawn as the person (joint pairs), with their colour.
+SLEEVES = ((20, 4), (20, 8), (4, 5), (8, 9))
+FOREARMS = ((5, 6), (6, 7), (9, 10), (10, 11))
+LEGS = ((0, 12), (0, 16), (12, 13), (13, 14), (16, 17), (17, 18))
+FEET = ((14, 15), (18, 19))
+TORSO = (4, 8, 16, 12)
+# Widths in metres.
+LIMB_WIDTH_M, HEAD_RADIUS_M, HAND_RADIUS_M = 0.13, 0.11, 0.06
 
 
 def _bump(ph: np.ndarray) -> np.ndarray:
@@ -177,20 +208,61 @@ def _hands_on_head(ph, amp) -> dict:
     }
 
 
+def _hand_to_mouth(ph, amp) -> dict:
+    """The right hand comes up to the mouth and goes down again: the
+    shared motion of drinking and brushing teeth."""
+    g = _bump(ph) * min(amp, 1.0)
+    return dict(
+        r_sh_elev=0.12 + 0.75 * g,
+        r_sh_azim=HALF_PI - 0.4,
+        r_el_elev=0.2 + 2.55 * g,
+        r_el_azim=HALF_PI + 0.9 * g)
+
+
+def _hands_in_front(ph, amp) -> dict:
+    """Both forearms held forward at chest height, the right hand moving a
+    little, the head bent: the shared motion of reading and writing."""
+    out = {
+        f'{s}_{j}': v
+        for s in 'lr'
+        for j, v in (('sh_elev', 0.45), ('sh_azim', HALF_PI - 0.3),
+                     ('el_elev', 1.45), ('el_azim', HALF_PI + 0.35))
+    }
+    out.update(
+        r_el_azim=HALF_PI + 0.35 + 0.15 * amp * np.sin(ph),
+        pitch=0.12 + 0.03 * np.sin(ph))
+    return out
+
+
 # name -> (pose function of (phase, amplitude), base frequency in Hz).
+# As in NTU (drink water, brush teeth, reading, writing), pairs of
+# classes share one motion and differ only by the object in the hand, a
+# cue that RGB carries and the skeleton does not (see OBJECTS).
 MOTIONS = {
-    'wave left hand': (partial(_wave, 'l'), 1.5),
+    'drink water': (_hand_to_mouth, 0.5),
+    'brush teeth': (_hand_to_mouth, 0.5),
+    'reading': (_hands_in_front, 0.8),
+    'writing': (_hands_in_front, 0.8),
     'wave right hand': (partial(_wave, 'r'), 1.5),
     'raise both arms': (_raise_arms, 0.6),
     'squat down': (_squat, 0.6),
-    'kick with left leg': (partial(_kick, 'l'), 0.8),
-    'kick with right leg': (partial(_kick, 'r'), 0.8),
+    'kick something': (partial(_kick, 'r'), 0.8),
     'clap': (_clap, 1.5),
-    'bow': (_bow, 0.5),
     'jump up': (_jump, 1.2),
+    'bow': (_bow, 0.5),
     'side step': (_side_step, 0.7),
     'punch with right hand': (_punch_right, 1.2),
     'put hands on head': (_hands_on_head, 0.6),
+}
+# Objects held by a class: (shape, size in metres (long side, short
+# side), BGR colour, joints it is held at (their mean)). Boxes are axis
+# aligned; a stick points along the forearm (wrist to hand).
+OBJECTS = {
+    'drink water': ('box', (0.14, 0.14), (40, 40, 220), (11, )),
+    'brush teeth': ('stick', (0.3, 0.07), (60, 210, 60), (11, )),
+    'reading': ('box', (0.3, 0.22), (220, 110, 30), (7, 11)),
+    'writing': ('stick', (0.22, 0.04), (30, 220, 230), (11, )),
+    'kick something': ('box', (0.25, 0.25), (200, 40, 200), (19, )),
 }
 CLASS_NAMES = tuple(MOTIONS)
 _REST = dict(
@@ -296,8 +368,45 @@ def make_skeleton(rng: np.random.Generator, label: int, camera: int,
         rng.uniform(-0.2, -0.05),
         rng.uniform(2.8, 3.6)
     ]
-    J = scale * J @ rot.T + shift
-    return J + rng.normal(0, 0.008, J.shape)
+    return scale * J @ rot.T + shift
+
+
+def _smooth_offsets(rng: np.random.Generator, num_frames: int, sigma: float,
+                    knots: int = 4) -> np.ndarray:
+    """A slowly varying offset ``(T, 25, 3)`` per joint: normal knots of
+    std ``sigma`` interpolated linearly over the clip."""
+    values = rng.normal(0, sigma, (knots, 25, 3))
+    at = np.linspace(0, knots - 1, num_frames)
+    low = np.minimum(at.astype(int), knots - 2)
+    frac = (at - low)[:, None, None]
+    return values[low] * (1 - frac) + values[low + 1] * frac
+
+
+def kinect_errors(rng: np.random.Generator,
+                  xyz: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """What a Kinect v2 reports for the true joints ``xyz`` ``(T, 25, 3)``.
+
+    Returns:
+        tuple: The reported joints ``(T, 25, 3)`` and which frames have a
+        body ``(T, )`` (bool; at least one does).
+    """
+    T = len(xyz)
+    out = xyz + rng.normal(0, JITTER_M, xyz.shape)
+    out += _smooth_offsets(rng, T, DRIFT_M)
+    for _ in range(rng.poisson(SNAPS_PER_CLIP)):
+        joint = int(rng.choice(EXTREMITIES))
+        start = int(rng.integers(0, T))
+        stop = start + int(rng.integers(3, 13))
+        out[start:stop, joint] = out[start:stop, MIRROR[joint]]
+    if rng.random() < TRACKING_FAILURE_RATE:
+        out += _smooth_offsets(rng, T, FAILED_NOISE_M, knots=8)
+        out += rng.normal(0, FAILED_NOISE_M / 2, xyz.shape)
+    present = np.ones(T, bool)
+    if T > 3 and rng.random() < LOST_RUN_RATE:
+        length = int(rng.integers(1, T // 3 + 1))
+        start = int(rng.integers(0, T - length + 1))
+        present[start:start + length] = False
+    return out, present
 
 
 def project(xyz: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -312,15 +421,25 @@ def project(xyz: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
         [W / 2 + focal * xyz[..., 0] / z, H / 2 - focal * xyz[..., 1] / z], -1)
 
 
-def skeleton_text(xyz: np.ndarray, body_id: int, size: Tuple[int, int]) -> str:
-    """Render joints ``(T, 25, 3)`` as ``.skeleton`` text (CRLF)."""
+def skeleton_text(xyz: np.ndarray,
+                  body_id: int,
+                  size: Tuple[int, int],
+                  present: Optional[np.ndarray] = None) -> str:
+    """Render joints ``(T, 25, 3)`` as ``.skeleton`` text (CRLF); frames
+    where ``present`` (``(T, )`` bool, default all) is False have no body,
+    as when Kinect loses the subject."""
     uv = project(xyz, size)
+    if present is None:
+        present = np.ones(len(xyz), bool)
 
     def fmt(v) -> str:
         return ' '.join(f'{float(x):.7g}' for x in v)
 
     lines = [str(len(xyz))]
     for t in range(len(xyz)):
+        if not present[t]:
+            lines.append('0')
+            continue
         # leanY follows the trunk's forward tilt, as Kinect reports it.
         trunk = xyz[t, 20] - xyz[t, 0]
         lean_y = -trunk[2] / (np.linalg.norm(trunk) + 1e-9)
@@ -331,18 +450,34 @@ def skeleton_text(xyz: np.ndarray, body_id: int, size: Tuple[int, int]) -> str:
     return '\r\n'.join(lines) + '\r\n'
 
 
-def _background(rng: np.random.Generator, size) -> np.ndarray:
-    """A float32 BGR background: tinted, textured and cluttered."""
+def lab_background(seed: int, camera: int, size) -> np.ndarray:
+    """The float32 BGR background camera ``camera`` sees in every clip:
+    one tinted, textured room with furniture, as NTU's cameras each see
+    one lab."""
+    rng = np.random.default_rng([seed, LAB_STREAM, camera])
     H, W = size
     img = np.empty((H, W, 3), np.float32)
-    img[:] = rng.uniform(30, 220, 3)
+    img[:] = rng.uniform(60, 190, 3)
     img += cv2.resize(
         rng.normal(0, 25, (4, 4, 3)).astype(np.float32), (W, H),
         interpolation=cv2.INTER_CUBIC)
     img += rng.normal(0, 8, (H, W, 1)).astype(np.float32)
     for _ in range(rng.integers(3, 7)):
         _draw_shape(img, **_random_shape(rng, size))
-    return img * rng.uniform(0.6, 1.3)
+    return img
+
+
+def subject_look(seed: int, subject: int,
+                 rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """BGR colours of a subject's shirt, trousers and skin: the skin is
+    the subject's (keyed by ``seed`` and ``subject``), the clothes are
+    drawn from ``rng``, so they change between recordings and a model
+    cannot tell the class by who performs it."""
+    skin_rng = np.random.default_rng([seed, LOOK_STREAM, subject])
+    return dict(
+        shirt=rng.uniform(20, 235, 3),
+        trousers=rng.uniform(20, 160, 3),
+        skin=np.array([90, 130, 190]) * skin_rng.uniform(0.5, 1.1))
 
 
 def _random_shape(rng: np.random.Generator, size) -> dict:
@@ -363,29 +498,94 @@ def _draw_shape(img, round_: bool, center, extent: float, colour) -> None:
                       (int(x + extent), int(y + extent / 2)), colour, -1)
 
 
-def render_video(path: str, uv: np.ndarray, rng: np.random.Generator,
-                 size: Tuple[int, int]) -> None:
-    """Draw the projected skeleton ``(T, 25, 2)`` into an MJPG video.
+def object_polygons(xyz: np.ndarray, held: tuple,
+                    size: Tuple[int, int]) -> np.ndarray:
+    """Pixel corners ``(T, 4, 2)`` of a held object in every frame.
 
-    Besides the static background, a distractor shape drifts across the
-    frame and each frame gets sensor noise and a brightness flicker, so
-    the RGB stream holds motion unrelated to the class.
+    Args:
+        xyz (np.ndarray): Camera-space joints ``(T, 25, 3)``.
+        held (tuple): An :data:`OBJECTS` entry.
+        size (tuple[int, int]): Video ``(H, W)``.
+    """
+    shape, (long, short), _, joints = held
+    centre = xyz[:, list(joints)].mean(1)
+    if shape == 'box':  # upright, long side horizontal
+        along = np.broadcast_to([long / 2, 0, 0], centre.shape)
+        across = np.broadcast_to([0, short / 2, 0], centre.shape)
+    else:  # a stick from the hand along the forearm
+        along = xyz[:, 11] - xyz[:, 10]
+        along = along / (np.linalg.norm(along, axis=-1, keepdims=True) +
+                         1e-9) * long / 2
+        centre = centre + along
+        across = np.cross(along, [0, 0, 1])
+        across *= short / 2 / (
+            np.linalg.norm(across, axis=-1, keepdims=True) + 1e-9)
+    corners = np.stack([
+        centre - along - across, centre + along - across,
+        centre + along + across, centre - along + across
+    ], 1)
+    return project(corners, size)
+
+
+def render_video(path: str,
+                 xyz: np.ndarray,
+                 rng: np.random.Generator,
+                 size: Tuple[int, int],
+                 background: np.ndarray,
+                 look: Dict[str, np.ndarray],
+                 held: Optional[tuple] = None) -> None:
+    """Film the body ``(T, 25, 3)`` (camera space) into an MJPG video.
+
+    The person is drawn in their ``look`` (:func:`subject_look`: shirt
+    over the torso and upper arms, skin for the forearms, hands and head,
+    trousers) in front of the camera's ``background``
+    (:func:`lab_background`), holding ``held`` (an :data:`OBJECTS` entry)
+    in a colour near its own. A shape drifts across the frame, and the
+    clip's exposure and every frame's sensor noise vary, so RGB holds
+    motion and appearance unrelated to the class; in
+    :data:`OCCLUSION_RATE` of the clips a shape hides the whole body.
     """
     H, W = size
-    background = _background(rng, size)
-    limb_colour = rng.uniform(0, 255, 3)
-    if abs(limb_colour.mean() - background.mean()) < 60:
-        limb_colour = 255 - limb_colour  # keep the body visible
-    joint_colour = tuple(float(v) for v in rng.uniform(0, 255, 3))
-    limb_colour = tuple(float(v) for v in limb_colour)
-    thick = max(1, round(H / 32))
+    uv = project(xyz, size)
+    focal = 1.1 * H
+    depth = float(np.median(xyz[..., 2]))
+
+    def pixels(metres: float) -> int:
+        return max(1, int(round(focal * metres / depth)))
+
+    def colour(c) -> tuple:
+        return tuple(float(v) for v in np.clip(c, 0, 255))
+
+    shirt, trousers, skin = (
+        colour(look[k]) for k in ('shirt', 'trousers', 'skin'))
+    limb, head, hand = (
+        pixels(m) for m in (LIMB_WIDTH_M, HEAD_RADIUS_M, HAND_RADIUS_M))
+    exposure = rng.uniform(0.75, 1.25) * rng.uniform(0.92, 1.08, 3)
     distractor = _random_shape(rng, size)
     velocity = rng.uniform(-1, 1, 2) * H / 40
+    polygons = held_colour = None
+    if held is not None:
+        polygons = np.round(object_polygons(xyz, held, size) * 16).astype(
+            np.int32)
+        held_colour = colour(np.add(held[2], rng.uniform(-20, 20, 3)))
+    occluder = None
+    if rng.random() < OCCLUSION_RATE:
+        low, high = uv.min((0, 1)), uv.max((0, 1))
+        margin = 0.1 * (high - low) + 2
+        occluder = (tuple(int(v) for v in low - margin),
+                    tuple(int(v) for v in high + margin),
+                    colour(rng.uniform(0, 255, 3)))
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'MJPG'), FPS,
                              (W, H))
     if not writer.isOpened():
         raise RuntimeError(f'{path}: cv2.VideoWriter cannot write MJPG')
     pts = np.round(uv * 16).astype(np.int32)  # 4 fractional bits
+
+    def lines(frame, pairs, col, width, t) -> None:
+        for a, b in pairs:
+            cv2.line(frame, tuple(pts[t, a]), tuple(pts[t, b]), col, width,
+                     cv2.LINE_AA, 4)
+
     try:
         for t in range(len(uv)):
             frame = background.copy()
@@ -393,25 +593,23 @@ def render_video(path: str, uv: np.ndarray, rng: np.random.Generator,
                 frame, **{
                     **distractor, 'center': distractor['center'] + t * velocity
                 })
-            for a, b in BONES:
-                cv2.line(
-                    frame,
-                    tuple(pts[t, a]),
-                    tuple(pts[t, b]),
-                    limb_colour,
-                    thick,
-                    cv2.LINE_AA,
-                    shift=4)
-            for p in pts[t]:
-                cv2.circle(
-                    frame,
-                    tuple(p),
-                    12 * thick,
-                    joint_colour,
-                    -1,
-                    cv2.LINE_AA,
-                    shift=4)
-            frame *= rng.uniform(0.97, 1.03)
+            lines(frame, LEGS, trousers, limb, t)
+            lines(frame, FEET, (40., 40., 40.), limb, t)
+            cv2.fillConvexPoly(frame, pts[t, list(TORSO)], shirt, cv2.LINE_AA,
+                               4)
+            lines(frame, SLEEVES, shirt, limb, t)
+            lines(frame, FOREARMS, skin, max(1, limb - 1), t)
+            cv2.circle(frame, tuple(pts[t, 3]), 16 * head, skin, -1,
+                       cv2.LINE_AA, 4)
+            for j in (7, 11):
+                cv2.circle(frame, tuple(pts[t, j]), 16 * hand, skin, -1,
+                           cv2.LINE_AA, 4)
+            if polygons is not None:
+                cv2.fillConvexPoly(frame, polygons[t], held_colour,
+                                   cv2.LINE_AA, 4)
+            if occluder is not None:
+                cv2.rectangle(frame, *occluder, -1)
+            frame *= exposure.astype(np.float32)
             frame += rng.normal(0, 4, frame.shape).astype(np.float32)
             writer.write(np.clip(frame, 0, 255).astype(np.uint8))
     finally:
@@ -419,10 +617,11 @@ def render_video(path: str, uv: np.ndarray, rng: np.random.Generator,
 
 
 def _write_video(path: Path, xyz: np.ndarray, seq: np.random.SeedSequence,
-                 size: Tuple[int, int]) -> None:
-    """Render ``xyz`` atomically to ``path`` and check its frame count."""
+                 size: Tuple[int, int], **scene) -> None:
+    """Render ``xyz`` atomically to ``path`` and check its frame count;
+    ``scene`` goes to :func:`render_video`."""
     with atomic_output(path) as tmp:
-        render_video(tmp, project(xyz, size), np.random.default_rng(seq), size)
+        render_video(tmp, xyz, np.random.default_rng(seq), size, **scene)
         count = read_video_info(tmp)[0]
         if count != len(xyz):
             raise RuntimeError(f'{path}: wrote {count} frames, expected '
@@ -442,22 +641,32 @@ def _generate_sample(job: Tuple[int, int], out_dir: Path, seed: int,
         return name
     # Separate streams, so either file can be regenerated alone and still
     # match the other.
-    motion_seq, render_seq = np.random.SeedSequence([seed, label,
-                                                     index]).spawn(2)
+    motion_seq, render_seq, look_seq = np.random.SeedSequence(
+        [seed, label, index]).spawn(3)
     rng = np.random.default_rng(motion_seq)
     num_frames = int(rng.integers(frame_range[0], frame_range[1] + 1))
     body_id = 2**56 + int(rng.integers(1000, 100000))  # Kinect-like uint64
     xyz = make_skeleton(rng, label, camera, subject, num_frames)
+    # RGB sees the true body; the skeleton file holds Kinect's estimate.
+    reported, present = kinect_errors(rng, xyz)
     # Converters list samples by their skeletons, so the skeleton comes
     # last: a run stopped in between leaves a video alone, never a
     # skeleton whose video is missing. An orphan skeleton (an older
     # version's, or its video deleted) goes first for the same reason.
     if not video_path.exists():
         skel_path.unlink(missing_ok=True)
-        _write_video(video_path, xyz, render_seq, size)
+        _write_video(
+            video_path,
+            xyz,
+            render_seq,
+            size,
+            background=lab_background(seed, camera, size),
+            look=subject_look(seed, subject,
+                              np.random.default_rng(look_seq)),
+            held=OBJECTS.get(CLASS_NAMES[label]))
     with atomic_output(skel_path) as tmp:
         Path(tmp).write_bytes(
-            skeleton_text(xyz, body_id, size).encode('ascii'))
+            skeleton_text(reported, body_id, size, present).encode('ascii'))
     return name
 
 

@@ -12,6 +12,9 @@ from mmamr.common import TARGETS
 # Which modalities a dataset loads: named as the attack targets.
 MODALITIES = tuple(sorted(TARGETS))
 SKELETON_KEYS = ('keypoint', 'keypoint_score', 'keypoint_2d')
+# Kept for modality 'rgb': 2-D pixels that no mmaction2 transform reads,
+# the box of PersonCrop.
+RGB_KEPT_KEYS = ('keypoint_2d', )
 
 
 @DATASETS.register_module()
@@ -85,8 +88,9 @@ class RGBSkeletonDataset(BaseActionDataset):
             the ``video`` fields are relative to. Defaults to
             ``dict(video='')``.
         modality (str): ``'both'``, ``'rgb'`` or ``'skeleton'``. Videos are
-            neither needed nor checked for ``'skeleton'``; skeleton arrays
-            are dropped for ``'rgb'``. Defaults to ``'both'``.
+            neither needed nor checked for ``'skeleton'``; for ``'rgb'`` the
+            skeleton arrays are dropped but ``keypoint_2d`` (the box of
+            :class:`PersonCrop`). Defaults to ``'both'``.
         **kwargs: Passed to :class:`BaseActionDataset` (``test_mode``,
             ``data_root``, ...).
     """
@@ -161,7 +165,8 @@ class RGBSkeletonDataset(BaseActionDataset):
             # Raw 3-D keypoints would otherwise meet the RGB Resize/crops,
             # which treat them as pixels.
             for key in SKELETON_KEYS:
-                info.pop(key, None)
+                if key not in RGB_KEPT_KEYS:
+                    info.pop(key, None)
         if self.uses_rgb:
             if 'video' not in info:
                 raise KeyError(

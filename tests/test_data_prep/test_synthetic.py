@@ -209,8 +209,8 @@ def test_unrenderable_options_raise_before_writing(tmp_path, bad, message):
 def test_interrupted_render_leaves_no_partial_sample(tmp_path, monkeypatch):
     real_render = synthetic.render_video
 
-    def crash(path, *args):
-        real_render(path, *args)
+    def crash(path, *args, **kwargs):
+        real_render(path, *args, **kwargs)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(synthetic, 'render_video', crash)
