@@ -371,7 +371,9 @@ def make_skeleton(rng: np.random.Generator, label: int, camera: int,
     return scale * J @ rot.T + shift
 
 
-def _smooth_offsets(rng: np.random.Generator, num_frames: int, sigma: float,
+def _smooth_offsets(rng: np.random.Generator,
+                    num_frames: int,
+                    sigma: float,
                     knots: int = 4) -> np.ndarray:
     """A slowly varying offset ``(T, 25, 3)`` per joint: normal knots of
     std ``sigma`` interpolated linearly over the clip."""
@@ -661,8 +663,7 @@ def _generate_sample(job: Tuple[int, int], out_dir: Path, seed: int,
             render_seq,
             size,
             background=lab_background(seed, camera, size),
-            look=subject_look(seed, subject,
-                              np.random.default_rng(look_seq)),
+            look=subject_look(seed, subject, np.random.default_rng(look_seq)),
             held=OBJECTS.get(CLASS_NAMES[label]))
     with atomic_output(skel_path) as tmp:
         Path(tmp).write_bytes(

@@ -54,6 +54,9 @@ class StagedC3D(StagedBackbone):
         convs_per_stage (int): Convolutions per stage. Defaults to 1.
         dropout_ratio (float): Dropout after the head's pooling; 0
             disables it. Defaults to 0.
+        head_pool (str): Pooling of the head, ``'avg'`` or ``'max'`` (a
+            small object anywhere in the frame survives max pooling).
+            :meth:`pool_stage` always averages. Defaults to ``'avg'``.
         init_cfg (dict or list[dict], optional): Initialization config;
             ``None`` means Kaiming for convolutions and ones for BN.
     """
@@ -65,6 +68,7 @@ class StagedC3D(StagedBackbone):
                  strides: Optional[Sequence[Sequence[int]]] = None,
                  convs_per_stage: int = 1,
                  dropout_ratio: float = 0.,
+                 head_pool: str = 'avg',
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         if init_cfg is None:
             init_cfg = [
@@ -83,6 +87,10 @@ class StagedC3D(StagedBackbone):
         if len(strides) != num_stages or any(len(s) != 3 for s in strides):
             raise ValueError(f'StagedC3D.strides={strides}: one (t, h, w) '
                              f'stride per stage ({num_stages}) expected.')
+        if head_pool not in ('avg', 'max'):
+            raise ValueError(f"StagedC3D.head_pool={head_pool!r}: 'avg' or "
+                             "'max' expected.")
+        self.head_pool = head_pool
         self.num_stages = num_stages
         self.stem = conv_bn_relu(in_channels, base_channels, (1, 1, 1))
         channels = base_channels
@@ -112,8 +120,10 @@ class StagedC3D(StagedBackbone):
         return x.mean(dim=(2, 3, 4))
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        """Global average pooling (and dropout) ``-> [N, feat_dim]``."""
-        x = self.pool_stage(x)
+        """Global average or max pooling (and dropout)
+        ``-> [N, feat_dim]``."""
+        x = x.amax(dim=(2, 3, 4)) if self.head_pool == 'max' else x.mean(
+            dim=(2, 3, 4))
         if self.dropout is not None:
             x = self.dropout(x)
         return x
