@@ -2,7 +2,7 @@
 """Cost of a PGD-10 AMR training iteration against a standard one.
 
 A benchmark, not a test. On one config's model (default
-``configs/amr_i3d_hcn_synthetic.py``: InceptionI3D width 0.25 + HCN with 3
+``configs/amr_c3d_hcn_synthetic.py``: InceptionI3D width 0.25 + HCN with 3
 AMRs, RGB 16 x 56 x 56, skeleton 2 x 32 x 25 x 3), one batch in memory,
 it times the runner's own training iteration (``model.train_step``: data
 preprocessor, ``loss``, backward and the config's optimizer step) for:
@@ -92,7 +92,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='PGD-10 AMR training iteration vs standard training')
     parser.add_argument(
         '--config',
-        default=osp.join(ROOT, 'configs', 'amr_i3d_hcn_synthetic.py'),
+        default=osp.join(ROOT, 'configs', 'amr_c3d_hcn_synthetic.py'),
         help='config with model.amr.input_shapes and an adversarial '
         'model.train_cfg (its attack is used)')
     parser.add_argument('--batch-size', type=int, default=16)

@@ -37,7 +37,7 @@ Example::
 
 Inputs are uniform random tensors of the config's shapes (RGB
 ``[B, 1, 3, 16, 56, 56]`` in [0, 1], skeleton ``[B, 1, 2, 32, 25, 3]``
-for ``configs/i3d_hcn_synthetic.py``); timing does not depend on values.
+for ``configs/c3d_hcn_synthetic.py``); timing does not depend on values.
 """
 import argparse
 import os
@@ -71,7 +71,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Attack cost against training and the naive loop')
     parser.add_argument(
         '--config',
-        default=osp.join(ROOT, 'configs', 'i3d_hcn_synthetic.py'),
+        default=osp.join(ROOT, 'configs', 'c3d_hcn_synthetic.py'),
         help='config whose model is attacked')
     parser.add_argument('--batch', type=int, default=16, help='batch size')
     parser.add_argument(

@@ -2,7 +2,7 @@
 """Data-loading throughput against training-step time on one config.
 
 A benchmark, not a test: it answers "is data loading the bottleneck of
-training?" for ``configs/i3d_hcn_synthetic.py`` (or any config given with
+training?" for ``configs/c3d_hcn_synthetic.py`` (or any config given with
 ``--config``) on this machine. Measured side by side in one run, each
 after a warm-up:
 
@@ -77,7 +77,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Data-loading throughput against training-step time')
     parser.add_argument(
         '--config',
-        default=osp.join(ROOT, 'configs', 'i3d_hcn_synthetic.py'),
+        default=osp.join(ROOT, 'configs', 'c3d_hcn_synthetic.py'),
         help='config whose train dataloader and model are measured')
     parser.add_argument(
         '--batches',

@@ -53,7 +53,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--config',
         default=osp.join(ROOT, 'configs', 'defences',
-                         'exfmem_i3d_hcn_synthetic.py'),
+                         'exfmem_c3d_hcn_synthetic.py'),
         help='config with an ExFMem model.feature_defence')
     parser.add_argument(
         '--checkpoint',

@@ -23,8 +23,8 @@ frames; I3D + HCN with 3 AMRs). It reports, as one table and a JSON file:
   by the NTU converter (short side 256: 456 x 256) from the real sample
   in ``tests/data/ntu``, in clips/s, against what one GPU consumes.
 
-``--tiny`` runs the same on the CPU-sized synthetic config (I3D at 1/8
-width, 8 RGB frames of 32 x 32) with one round, so that a CPU test shows
+``--tiny`` runs the same on the CPU-sized synthetic config (StagedC3D,
+8 RGB frames of 32 x 32) with one round, so that a CPU test shows
 the script works before any GPU is at hand.
 
 Example::
@@ -64,7 +64,7 @@ from mmamr.utils import init_weights_quietly
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 NTU_CONFIG = osp.join(ROOT, 'configs', 'amr_i3d_hcn_ntu.py')
-TINY_CONFIG = osp.join(ROOT, 'configs', 'amr_i3d_hcn_synthetic.py')
+TINY_CONFIG = osp.join(ROOT, 'configs', 'amr_c3d_hcn_synthetic.py')
 SAMPLE = 'S001C001P001R001A001'  # the real NTU sample (X-Sub train)
 SAMPLE_DIR = osp.join(ROOT, 'tests', 'data', 'ntu')
 NTU_XSUB_TRAIN_CLIPS = 40091

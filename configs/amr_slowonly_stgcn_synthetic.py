@@ -2,7 +2,7 @@
 # ResNet3dSlowOnly for RGB and ST-GCN for the skeleton in place of I3D and
 # HCN, exposed stage by stage by StagedResNet3d and StagedSTGCN; the AMRs
 # size themselves from the stages' maps.
-_base_ = ['amr_i3d_hcn_synthetic.py']
+_base_ = ['amr_c3d_hcn_synthetic.py']
 
 model = dict(
     rgb_backbone=dict(

@@ -1,7 +1,7 @@
 # Skeleton-only HCN on the synthetic data: the unimodal skeleton baseline
 # of the paper's Table 1 (only ✗S applies), with the two-stream config's
 # HCN, clips, optimiser and 10 epochs.
-_base_ = ['i3d_hcn_synthetic.py']
+_base_ = ['c3d_hcn_synthetic.py']
 
 clip_len = dict(Pose=32)
 model = dict(rgb_backbone=None)

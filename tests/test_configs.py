@@ -22,7 +22,7 @@ CONFIGS = sorted(
     if '_base_' not in p.parts)
 # Built at their real size; the other InceptionI3D configs get a thin I3D
 # (the structure, AMR placement and input shapes are unchanged).
-FULL_SIZE = {'amr_i3d_hcn_ntu.py', 'amr_i3d_hcn_synthetic.py'}
+FULL_SIZE = {'amr_i3d_hcn_ntu.py', 'amr_c3d_hcn_synthetic.py'}
 
 PGD10 = dict(
     type='PGD',
@@ -34,7 +34,7 @@ PGD10 = dict(
 # config -> (mode, attacked modalities, number of AMRs, λ)
 ADVERSARIAL = {
     'amr_i3d_hcn_ntu.py': ('amr', 'both', 3, 1.0),
-    'amr_i3d_hcn_synthetic.py': ('amr', 'both', 3, 1.0),
+    'amr_c3d_hcn_synthetic.py': ('amr', 'both', 3, 1.0),
     'amr_slowonly_stgcn_synthetic.py': ('amr', 'both', 3, 1.0),
     'ablations/amr_0_i3d_hcn_ntu.py': ('madry', 'both', 0, 1.0),
     'ablations/amr_1_i3d_hcn_ntu.py': ('amr', 'both', 1, 1.0),
@@ -62,9 +62,9 @@ ADVERSARIAL = {
 }
 for _data in ('ntu', 'imigue', 'synthetic'):
     for _target in ('rgb', 'skeleton', 'both'):
-        ADVERSARIAL[f'baselines/at_{_target}_i3d_hcn_{_data}.py'] = ('madry',
-                                                                     _target,
-                                                                     0, 1.0)
+        _model = 'c3d' if _data == 'synthetic' else 'i3d'
+        ADVERSARIAL[f'baselines/at_{_target}_{_model}_hcn_{_data}.py'] = (
+            'madry', _target, 0, 1.0)
 # mmaction2's RGB-pose model with AMR: its own pipelines (heatmaps) and
 # schedule.
 OTHER_FAMILY = {'plug_and_play/amr_rgbposec3d_ntu.py'}
@@ -163,7 +163,7 @@ def test_amr_input_shapes_are_the_pipelines_clips(name):
 
 
 @pytest.mark.parametrize(
-    'name', ['amr_slowonly_stgcn_synthetic.py', 'amr_i3d_hcn_synthetic.py'])
+    'name', ['amr_slowonly_stgcn_synthetic.py', 'amr_c3d_hcn_synthetic.py'])
 def test_amr_config_trains_one_step(name):
     """Other backbones get AMR training from a config alone."""
     cfg = load(name)
@@ -201,7 +201,8 @@ def test_amr_config_trains_one_step(name):
 # The defence rows of Table 2 (Tian & Xu's MinSim, ExFMem and both) on
 # each dataset: the undefended config plus the defence, nothing else.
 DEFENCES = {
-    f'defences/{row}_i3d_hcn_{data}.py': (row, data)
+    f'defences/{row}_{"c3d" if data == "synthetic" else "i3d"}_hcn_{data}'
+    '.py': (row, data)
     for row in ('minsim', 'exfmem', 'minsim_exfmem')
     for data in ('ntu', 'imigue', 'synthetic')
 }
@@ -215,7 +216,8 @@ def test_every_defence_row_has_a_config():
 def test_defence_config_is_its_base_plus_the_defence(name):
     row, data = DEFENCES[name]
     cfg = Config.fromfile(str(ROOT / name))
-    base = Config.fromfile(str(ROOT / f'i3d_hcn_{data}.py'))
+    model_name = 'c3d' if data == 'synthetic' else 'i3d'
+    base = Config.fromfile(str(ROOT / f'{model_name}_hcn_{data}.py'))
     model = copy.deepcopy(cfg.model.to_dict())
     minsim = model.pop('minsim', None)
     defence = model.pop('feature_defence', None)

@@ -4,8 +4,9 @@
 1. generate the synthetic dataset in NTU RGB+D's raw format
    (``tools/data/synthetic/generate_synthetic.py``) and convert it with the
    NTU converter (``tools/data/ntu/convert_ntu.py``);
-2. train the undefended I3D + HCN ("None", ``configs/i3d_hcn_synthetic.py``);
-3. fine-tune it with AMR training (``configs/amr_i3d_hcn_synthetic.py``:
+2. train the undefended two-stream model ("None",
+   ``configs/c3d_hcn_synthetic.py``: StagedC3D + HCN);
+3. fine-tune it with AMR training (``configs/amr_c3d_hcn_synthetic.py``:
    PGD-10 on both modalities, 3 AMRs, λ = 1);
 4. evaluate both with the paper's attacks (FGSM, PGD-20, CW-30, ε = 8/255,
    on ✗R, ✗S and ✗RS) and print its Table 2 layout with Avg and RI (RI
@@ -59,31 +60,31 @@ def study_runs(finetune_epochs: int) -> dict:
         f'param_scheduler.0.T_max={finetune_epochs}'
     ]
     rows = [
-        StudyRun('none', 'None', 'configs/i3d_hcn_synthetic.py'),
+        StudyRun('none', 'None', 'configs/c3d_hcn_synthetic.py'),
         StudyRun('at_rgb', 'AT ✗R',
-                 'configs/baselines/at_rgb_i3d_hcn_synthetic.py', finetune,
+                 'configs/baselines/at_rgb_c3d_hcn_synthetic.py', finetune,
                  BASELINE),
         StudyRun('at_skeleton', 'AT ✗S',
-                 'configs/baselines/at_skeleton_i3d_hcn_synthetic.py',
+                 'configs/baselines/at_skeleton_c3d_hcn_synthetic.py',
                  finetune, BASELINE),
         StudyRun('at_both', 'AT ✗RS',
-                 'configs/baselines/at_both_i3d_hcn_synthetic.py', finetune,
+                 'configs/baselines/at_both_c3d_hcn_synthetic.py', finetune,
                  BASELINE),
         StudyRun('minsim', 'MinSim',
-                 'configs/defences/minsim_i3d_hcn_synthetic.py'),
+                 'configs/defences/minsim_c3d_hcn_synthetic.py'),
         StudyRun(
             'exfmem',
             'ExFMem',
-            'configs/defences/exfmem_i3d_hcn_synthetic.py',
+            'configs/defences/exfmem_c3d_hcn_synthetic.py',
             reuse=BASELINE,
             build_exfmem=True),
         StudyRun(
             'minsim_exfmem',
             'MinSim+ExFMem',
-            'configs/defences/minsim_exfmem_i3d_hcn_synthetic.py',
+            'configs/defences/minsim_exfmem_c3d_hcn_synthetic.py',
             reuse='minsim',
             build_exfmem=True),
-        StudyRun('amr', 'AMR', 'configs/amr_i3d_hcn_synthetic.py', finetune,
+        StudyRun('amr', 'AMR', 'configs/amr_c3d_hcn_synthetic.py', finetune,
                  BASELINE),
     ]
     return {run.name: run for run in rows}

@@ -4,14 +4,24 @@
 Every class is one motion of the 25-joint NTU skeleton (NTU joint order,
 Kinect camera space: metres, ``x`` towards the subject's right when they
 face the camera, ``y`` up, ``z`` away from the camera). Per sample the
-motion varies in speed, amplitude, phase, body size, position, viewpoint
-(rotation about the vertical axis) and joint noise, and the frame count
-varies. The skeleton is written as ``<name>.skeleton`` exactly as Kinect
-v2 files are laid out, and rendered (limbs as lines, joints as dots) onto
-a cluttered, noisy background as ``<name>_rgb.avi`` (MJPG, 30 fps): both
-modalities carry the class, RGB carries more nuisance. Colour and depth
-pixel coordinates come from one pinhole camera of the video's size (a
-registered RGB-D sensor, unlike Kinect's separate 512x424 depth camera).
+motion varies in speed, amplitude, phase, body size, position and
+viewpoint (rotation about the vertical axis), and the frame count varies.
+
+The dataset has NTU's modality structure (docs/results.md, "The synthetic
+benchmark"): neither modality alone tells every class, and each fails
+where the other usually does not. As NTU's drink water / brush teeth and
+reading / writing, pairs of classes share one motion and differ by the
+object in the hand (:data:`OBJECTS`), which only RGB shows. The skeleton
+is what a Kinect v2 reports (:func:`kinect_errors`: jitter, drift, joints
+snapping to the other side, lost frames, and in some clips a badly fitted
+body throughout), written as ``<name>.skeleton`` exactly as Kinect v2
+files are laid out. The video ``<name>_rgb.avi`` (MJPG, 30 fps) films the
+true body as a person (:func:`subject_look`) in front of the lab each
+camera sees (:func:`lab_background`), with a drifting shape, exposure
+changes and sensor noise; in some clips something hides the person. Colour
+and depth pixel coordinates come from one pinhole camera of the video's
+size (a registered RGB-D sensor, unlike Kinect's separate 512x424 depth
+camera).
 
 Names are ``SsssCcccPpppRrrrAaaa``. Eight of ten subjects belong to NTU's
 X-Sub training subjects, so X-Sub splits about 80/20; cameras 1-3 face
@@ -802,7 +812,7 @@ def generate_synthetic(out_dir: str,
         out_dir (str): Output folder (created if needed).
         seed (int): Random seed. Defaults to 0.
         num_classes (int): Classes, the first ``num_classes`` of
-            :data:`CLASS_NAMES` (at most 12). Defaults to 10.
+            :data:`CLASS_NAMES` (at most 14). Defaults to 10.
         num_per_class (int): Samples per class. Defaults to 40.
         size (tuple[int, int]): Video ``(H, W)``. Defaults to (64, 64).
         frame_range (tuple[int, int]): Inclusive range of frame counts.

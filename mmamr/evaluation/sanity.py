@@ -28,7 +28,7 @@ retried: the report says where the evaluation cannot be trusted.
 Report (``sanity.json``, ``format`` = :data:`SANITY_FORMAT`; and
 ``sanity.md``)::
 
-    {"format": "mmamr.sanity/1", "name": "amr_i3d_hcn_synthetic",
+    {"format": "mmamr.sanity/1", "name": "amr_c3d_hcn_synthetic",
      "num_samples": 300, "clean": 81.2,
      "settings": {"eps": 8, "steps": 20, "queries": 1000, ...},
      "checks": [{"check": "eps0", "target": "rgb", "status": "pass",

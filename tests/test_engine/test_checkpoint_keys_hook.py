@@ -15,12 +15,12 @@ from mmamr.engine.hooks.checkpoint_keys_hook import (CheckpointKeysHook,
                                                      load_checked_checkpoint)
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'i3d_hcn_synthetic.py'
+CONFIG = ROOT / 'configs' / 'c3d_hcn_synthetic.py'
 RGB = 'branches.rgb.'
 
 
 def build(seed: int = 0) -> torch.nn.Module:
-    """The synthetic two-stream model (I3D at 1/8 width + HCN)."""
+    """The synthetic two-stream model (StagedC3D + HCN)."""
     torch.manual_seed(seed)
     # A Runner made by an earlier test leaves its scope as the default.
     with DefaultScope.overwrite_default_scope('mmaction'):

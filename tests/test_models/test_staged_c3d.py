@@ -17,7 +17,7 @@ from mmamr.models.backbones.staged_c3d import StagedC3D
 
 CONFIG = (
     Path(__file__).resolve().parents[2] / 'configs' /
-    'amr_i3d_hcn_synthetic.py')
+    'amr_c3d_hcn_synthetic.py')
 CLIP = (3, 8, 32, 32)  # one clip [C, T, H, W]
 
 

@@ -68,13 +68,13 @@ def test_train_in_two_processes_launches_like_dist_train(
     """The global batch stays the config's (16): 8 per process."""
     calls = []
     monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
-    run = StudyRun('none', 'None', 'configs/i3d_hcn_synthetic.py')
+    run = StudyRun('none', 'None', 'configs/c3d_hcn_synthetic.py')
     study_run.train(run, str(tmp_path), ROOT, ['a=1'], 0, {}, procs=2)
     args = calls[0]
     assert args[:3] == ['-m', 'torch.distributed.run', '--nproc_per_node=2']
     tool = args.index('tools/train.py')
     assert args[tool + 1:tool + 4] == [
-        '--launcher', 'pytorch', 'configs/i3d_hcn_synthetic.py'
+        '--launcher', 'pytorch', 'configs/c3d_hcn_synthetic.py'
     ]
     options = args[args.index('--cfg-options') + 1:]
     assert options == ['a=1', 'train_dataloader.batch_size=8']
@@ -83,8 +83,8 @@ def test_train_in_two_processes_launches_like_dist_train(
 def test_train_refuses_a_batch_that_does_not_split(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
-    run = StudyRun('none', 'None', 'configs/i3d_hcn_synthetic.py')
-    with pytest.raises(ValueError, match=r'i3d_hcn_synthetic.py.*16.*3'):
+    run = StudyRun('none', 'None', 'configs/c3d_hcn_synthetic.py')
+    with pytest.raises(ValueError, match=r'c3d_hcn_synthetic.py.*16.*3'):
         study_run.train(run, str(tmp_path), ROOT, [], 0, {}, procs=3)
     assert calls == []
 

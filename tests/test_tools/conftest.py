@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'i3d_hcn_synthetic.py'
+CONFIG = ROOT / 'configs' / 'c3d_hcn_synthetic.py'
 SEED = 0
 
 # Inherits the synthetic config and only makes the *training* pipeline the
@@ -78,7 +78,7 @@ def synthetic_data(tmp_path_factory) -> Dict[str, str]:
 @pytest.fixture(scope='session')
 def deterministic_config(tmp_path_factory) -> str:
     """Path of the synthetic config with the val pipeline for training."""
-    path = tmp_path_factory.mktemp('configs') / 'i3d_hcn_synthetic_det.py'
+    path = tmp_path_factory.mktemp('configs') / 'c3d_hcn_synthetic_det.py'
     path.write_text(DETERMINISTIC_CONFIG)
     return str(path)
 

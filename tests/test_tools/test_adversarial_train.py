@@ -29,7 +29,7 @@ from conftest import (CONFIG, DETERMINISTIC_MODEL, ROOT, SEED, data_options,
 
 pytestmark = pytest.mark.slow
 
-AMR_CONFIG = ROOT / 'configs' / 'amr_i3d_hcn_synthetic.py'
+AMR_CONFIG = ROOT / 'configs' / 'amr_c3d_hcn_synthetic.py'
 ATOL, RTOL = 1e-5, 1e-4
 # PGD-2 instead of PGD-10 (the loop is the same, the runs 4x shorter).
 FAST_ATTACK = ['model.train_cfg.attack.steps=2']

@@ -12,7 +12,7 @@ from mmengine.config import Config
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 
-EXFMEM_CONFIG = ROOT / 'configs' / 'defences' / 'exfmem_i3d_hcn_synthetic.py'
+EXFMEM_CONFIG = ROOT / 'configs' / 'defences' / 'exfmem_c3d_hcn_synthetic.py'
 
 
 def model_state(config) -> dict:

@@ -31,7 +31,7 @@ def minsim_run(synthetic_data, tmp_path_factory):
     """Two epochs of the MinSim config on 8 clips (about 15 s)."""
     work = tmp_path_factory.mktemp('minsim_train')
     run_tool([
-        'tools/train.py', CONFIGS / 'minsim_i3d_hcn_synthetic.py',
+        'tools/train.py', CONFIGS / 'minsim_c3d_hcn_synthetic.py',
         '--work-dir', work, '--no-validate', '--seed', 0, '--cfg-options'
     ] + options(synthetic_data) + [
         'train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=2',
@@ -69,16 +69,16 @@ def test_minsim_trains_and_evaluates(minsim_run, synthetic_data, tmp_path):
             assert r['loss'] == pytest.approx(
                 r['loss_cls'] + r['loss_minsim'], abs=1e-3)
             assert -1 <= r['loss_minsim'] <= 1
-    results = robust_test(CONFIGS / 'minsim_i3d_hcn_synthetic.py',
+    results = robust_test(CONFIGS / 'minsim_c3d_hcn_synthetic.py',
                           minsim_run / 'epoch_2.pth', tmp_path,
                           synthetic_data)
     check_table(results)
-    assert results['name'] == 'minsim_i3d_hcn_synthetic'
+    assert results['name'] == 'minsim_c3d_hcn_synthetic'
 
 
 def test_exfmem_dictionaries_then_attack(minsim_run, synthetic_data,
                                          tmp_path):
-    config = CONFIGS / 'minsim_exfmem_i3d_hcn_synthetic.py'
+    config = CONFIGS / 'minsim_exfmem_c3d_hcn_synthetic.py'
     trained = minsim_run / 'epoch_2.pth'
     # Without dictionaries the evaluation refuses to run.
     proc = robust_test(config, trained, tmp_path / 'unbuilt',
@@ -96,7 +96,8 @@ def test_exfmem_dictionaries_then_attack(minsim_run, synthetic_data,
     ckpt = load_checkpoint(built)
     source = load_checkpoint(trained)
     state = ckpt['state_dict']
-    # I3D at 1/8 width: 128-wide RGB features; the synthetic HCN's 64.
+    # StagedC3D at base width 16: 128-wide RGB features; the synthetic
+    # HCN's 64.
     assert state['feature_defence.atoms_rgb'].shape == (128, TRAIN_SAMPLES)
     assert state['feature_defence.atoms_skeleton'].shape == (64,
                                                              TRAIN_SAMPLES)
@@ -111,7 +112,7 @@ def test_exfmem_dictionaries_then_attack(minsim_run, synthetic_data,
 
     results = robust_test(config, built, tmp_path / 'built', synthetic_data)
     check_table(results)
-    assert results['name'] == 'minsim_exfmem_i3d_hcn_synthetic'
+    assert results['name'] == 'minsim_exfmem_c3d_hcn_synthetic'
 
     # --num-atoms above the training set: a clear error.
     proc = run_tool([

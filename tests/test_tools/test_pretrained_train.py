@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 import mmamr  # noqa: F401  (registers the plugin, applies compat)
 
-RGB_ONLY = ROOT / 'configs' / 'i3d_synthetic_rgb.py'
+RGB_ONLY = ROOT / 'configs' / 'c3d_synthetic_rgb.py'
 
 
 @pytest.mark.slow

@@ -72,7 +72,7 @@ def test_flags_clean_column_log_and_baseline(checkpoint, synthetic_data,
                                checkpoint, tmp_path / 'none', synthetic_data,
                                *flags)
     assert results['num_samples'] == TEST_SAMPLES
-    assert results['name'] == 'i3d_hcn_synthetic_det'
+    assert results['name'] == 'c3d_hcn_synthetic_det'
     assert results['clean']['top1'] == pytest.approx(100 * plain_acc,
                                                      abs=1e-2)
     assert results['clean']['top1'] > 10  # trained: above chance
@@ -98,7 +98,7 @@ def test_flags_clean_column_log_and_baseline(checkpoint, synthetic_data,
     assert '| Model | ✓RS | ✗R | ✗S | ✗RS | Avg | RI |' in log
     assert re.search(r'robust/PGD2/both/top1: [0-9.]+', log)
     md = (tmp_path / 'none' / 'robustness.md').read_text()
-    assert '| i3d_hcn_synthetic_det |' in md
+    assert '| c3d_hcn_synthetic_det |' in md
 
     # The same model against itself as the baseline: RI = 0.
     baseline = tmp_path / 'none' / 'robustness.json'

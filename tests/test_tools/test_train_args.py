@@ -8,7 +8,7 @@ import pytest
 from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / 'configs' / 'i3d_hcn_synthetic.py'
+CONFIG = ROOT / 'configs' / 'c3d_hcn_synthetic.py'
 
 
 @pytest.fixture(scope='module')

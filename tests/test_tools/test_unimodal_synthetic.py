@@ -13,7 +13,7 @@ import mmamr  # noqa: F401
 from mmamr.datasets import rgb_skeleton_collate
 
 CONFIGS = {
-    'rgb': ('configs/i3d_synthetic_rgb.py', (1, 3, 8, 32, 32)),
+    'rgb': ('configs/c3d_synthetic_rgb.py', (1, 3, 8, 32, 32)),
     'skeleton': ('configs/hcn_synthetic_skeleton.py', (1, 2, 32, 25, 3)),
 }
 

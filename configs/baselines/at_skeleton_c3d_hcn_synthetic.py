@@ -1,4 +1,4 @@
 # "AT with ✗S" on the embedded synthetic dataset.
-_base_ = ['at_both_i3d_hcn_synthetic.py']
+_base_ = ['at_both_c3d_hcn_synthetic.py']
 
 model = dict(train_cfg=dict(attack=dict(targets='skeleton')))

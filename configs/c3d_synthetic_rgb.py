@@ -3,7 +3,7 @@
 # clips, optimiser and 10 epochs. It measures how much the small
 # from-scratch I3D learns from the synthetic RGB alone (docs/results.md:
 # little, which is why the undefended model ignores RGB).
-_base_ = ['i3d_hcn_synthetic.py']
+_base_ = ['c3d_hcn_synthetic.py']
 
 clip_len = dict(RGB=8)
 person_crop = {{_base_.person_crop}}

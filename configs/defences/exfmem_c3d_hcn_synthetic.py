@@ -4,13 +4,13 @@
 # half and half with the input feature).
 #
 # ExFMem changes nothing in training: reuse the checkpoint of
-# ../i3d_hcn_synthetic.py (or train this config, the same model), then
+# ../c3d_hcn_synthetic.py (or train this config, the same model), then
 #   python tools/build_exfmem.py THIS_CONFIG CHECKPOINT --out EXFMEM_CKPT
 #   python tools/test.py THIS_CONFIG EXFMEM_CKPT --attack pgd ...
 # (docs/defences.md). The dictionaries exist only after training, so this
 # config trains without validation (ExFMem refuses to run unbuilt in eval
 # mode rather than silently evaluate without the defence).
-_base_ = ['../i3d_hcn_synthetic.py']
+_base_ = ['../c3d_hcn_synthetic.py']
 
 # 512 atoms: the quickstart's 800 training clips hold fewer than 1024.
 model = dict(

@@ -1,6 +1,6 @@
 # AMR on the embedded synthetic dataset: the NTU method (PGD-10 AMR
 # training, 3 AMRs, λ = 1) on the CPU-sized model and clips.
-_base_ = ['baselines/at_both_i3d_hcn_synthetic.py']
+_base_ = ['baselines/at_both_c3d_hcn_synthetic.py']
 
 model = dict(
     amr=dict(
