@@ -5,7 +5,7 @@
 # tools/quickstart.py, then one table per attack as Markdown, CSV and a bar
 # plot (tools/analysis/robustness_table.py). Interrupt and rerun at will:
 # finished rows are not redone. Arguments go to tools/quickstart.py, e.g.
-# --work-dir, --finetune-epochs, --seed. About 30 minutes on 2 CPU cores
+# --work-dir, --finetune-epochs, --seed. About 35 minutes on 2 CPU cores
 # (measured figure in docs/results.md, "The comparison suite").
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

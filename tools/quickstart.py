@@ -114,7 +114,7 @@ def parse_args():
         type=int,
         default=8,
         help='epochs of adversarial fine-tuning of the AT and AMR rows '
-        '(AMR on seed 0: 89%% clean after 8; docs/results.md)')
+        '(AMR on seed 0: 87.5%% clean after 8; docs/results.md)')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
     parser.add_argument(

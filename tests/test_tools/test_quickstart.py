@@ -1,13 +1,15 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-"""The README's main job end to end (``-m slow``, about 10 minutes on
+"""The README's main job end to end (``-m slow``, about 11 minutes on
 2 cores): generate the synthetic data, train None and AMR, attack both
 with FGSM, PGD-20 and CW-30, and check the paper's qualitative findings
 on ``summary.json`` — and that a rerun redoes nothing.
 
 What the synthetic data reproduces and what it does not is measured, not
-forced: docs/results.md states the numbers, including the
-finding of the paper it does not reproduce (the undefended model's ✗S
-above its ✗R) and why.
+forced: docs/results.md states the numbers for seeds 0 and 1 against the
+paper's Table 2. The assertions are the findings that held for both seeds,
+with thresholds at least 8 points inside both seeds' values; those that
+held for one seed only (the undefended model's ✗S above its ✗R), or for
+neither, are not asserted.
 """
 import json
 import subprocess
@@ -44,7 +46,7 @@ def quickstart(tmp_path_factory):
 def test_amr_raises_rxs_and_avg_widely_with_positive_ri(quickstart):
     top1 = quickstart[0]['top1']
     none, amr = top1['None'], top1['AMR']
-    assert none['clean'] >= 80, none
+    assert none['clean'] >= 75, none
     for attack in ATTACKS:
         assert amr[attack]['both'] >= none[attack]['both'] + 20, attack
         assert amr[attack]['avg'] >= none[attack]['avg'] + 8, attack
@@ -57,6 +59,27 @@ def test_amr_raises_rxs_and_avg_widely_with_positive_ri(quickstart):
             abs=0.01)
 
 
+def test_single_modality_attacks_break_the_undefended_model(quickstart):
+    """The paper's None row: ✗R and ✗S both far below ✓RS, because the
+    undefended model uses both modalities (−R and −S both well below
+    ✓RS), not because one of them is ignored."""
+    none = quickstart[0]['top1']['None']
+    clean, ablated = none['clean'], none['reliance']
+    assert ablated['rgb'] <= clean - 20 and ablated['skeleton'] <= clean - 20
+    for attack in ATTACKS:
+        for target in ('rgb', 'skeleton'):
+            assert none[attack][target] <= clean - 30, (attack, target)
+
+
+def test_amr_protects_each_modality(quickstart):
+    top1 = quickstart[0]['top1']
+    none, amr = top1['None'], top1['AMR']
+    for attack in ATTACKS:
+        for target in ('rgb', 'skeleton'):
+            assert amr[attack][target] >= none[attack][target] + 15, (attack,
+                                                                      target)
+
+
 def test_every_attack_and_column_is_reported(quickstart):
     top1 = quickstart[0]['top1']
     for row in ('None', 'AMR'):
@@ -66,6 +89,7 @@ def test_every_attack_and_column_is_reported(quickstart):
             # Each robust column is at most the clean accuracy plus noise.
             for target in ('rgb', 'skeleton', 'both'):
                 assert 0 <= cells[target] <= top1[row]['clean'] + 2
+        assert set(top1[row]['reliance']) == {'rgb', 'skeleton'}
 
 
 def test_rerun_redoes_nothing(quickstart):
