@@ -216,3 +216,18 @@ def test_max_head_pools_the_strongest_response_and_stages_still_average():
     assert torch.equal(model.pool_stage(x), x.mean(dim=(2, 3, 4)))
     with pytest.raises(ValueError, match='head_pool'):
         StagedC3D(head_pool='median')
+
+
+def test_norm_eval_freezes_batchnorm_statistics():
+    model = StagedC3D(norm_eval=True).train()
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm3d)]
+    before = [bn.running_mean.clone() for bn in bns]
+    model(torch.randn(2, *CLIP))
+    assert all(not bn.training for bn in bns)
+    assert all(torch.equal(b, bn.running_mean) for b, bn in zip(before, bns))
+    # Without it the statistics move.
+    plain = StagedC3D().train()
+    stem_bn = plain.stem[1]
+    mean = stem_bn.running_mean.clone()
+    plain(torch.randn(2, *CLIP))
+    assert not torch.equal(mean, stem_bn.running_mean)

@@ -31,9 +31,9 @@ _base_ = [{str(CONFIG)!r}]
 train_dataloader = dict(dataset=dict(pipeline={{{{_base_.val_pipeline}}}}))
 """
 
-# No dropout anywhere and frozen BatchNorm statistics in I3D, so that a
-# training step is a deterministic function of the weights and the set of
-# samples in the global batch (per-process BN statistics would otherwise
+# No dropout anywhere and frozen BatchNorm statistics in the RGB branch, so
+# that a training step is a deterministic function of the weights and the set
+# of samples in the global batch (per-process BN statistics would otherwise
 # legitimately differ between 1 process x 4 and 2 processes x 2). SGD, so
 # that an update is proportional to the gradient (Adam's first step is
 # about lr * sign(grad), which would hide a wrongly averaged gradient).

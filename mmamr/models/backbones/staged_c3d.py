@@ -57,6 +57,9 @@ class StagedC3D(StagedBackbone):
         head_pool (str): Pooling of the head, ``'avg'`` or ``'max'`` (a
             small object anywhere in the frame survives max pooling).
             :meth:`pool_stage` always averages. Defaults to ``'avg'``.
+        norm_eval (bool): Keep BatchNorm layers in eval mode (running
+            statistics frozen) during training, as mmaction2's ResNet3d
+            can. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config;
             ``None`` means Kaiming for convolutions and ones for BN.
     """
@@ -69,6 +72,7 @@ class StagedC3D(StagedBackbone):
                  convs_per_stage: int = 1,
                  dropout_ratio: float = 0.,
                  head_pool: str = 'avg',
+                 norm_eval: bool = False,
                  init_cfg: Optional[Union[Dict, List[Dict]]] = None) -> None:
         if init_cfg is None:
             init_cfg = [
@@ -91,6 +95,7 @@ class StagedC3D(StagedBackbone):
             raise ValueError(f"StagedC3D.head_pool={head_pool!r}: 'avg' or "
                              "'max' expected.")
         self.head_pool = head_pool
+        self.norm_eval = norm_eval
         self.num_stages = num_stages
         self.stem = conv_bn_relu(in_channels, base_channels, (1, 1, 1))
         channels = base_channels
@@ -127,3 +132,12 @@ class StagedC3D(StagedBackbone):
         if self.dropout is not None:
             x = self.dropout(x)
         return x
+
+    def train(self, mode: bool = True) -> 'StagedC3D':
+        """Set train mode, keeping BatchNorm in eval mode if ``norm_eval``."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
