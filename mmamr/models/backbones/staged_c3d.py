@@ -5,6 +5,7 @@ import torch
 from mmaction.registry import MODELS
 from torch import nn
 
+from .pretrained_checkpoint import PretrainedCheckpointMixin
 from .staged_backbone import StagedBackbone
 
 
@@ -22,7 +23,7 @@ def conv_bn_relu(in_channels: int, out_channels: int,
 
 
 @MODELS.register_module()
-class StagedC3D(StagedBackbone):
+class StagedC3D(PretrainedCheckpointMixin, StagedBackbone):
     """A shallow plain 3-D CNN in the spirit of C3D (Tran et al., ICCV
     2015), for small clips trained from scratch on a CPU.
 
@@ -61,7 +62,10 @@ class StagedC3D(StagedBackbone):
             statistics frozen) during training, as mmaction2's ResNet3d
             can. Defaults to False.
         init_cfg (dict or list[dict], optional): Initialization config;
-            ``None`` means Kaiming for convolutions and ones for BN.
+            ``None`` means Kaiming for convolutions and ones for BN. A
+            ``Pretrained`` entry (with ``prefix='branches.rgb.'`` for the
+            RGB branch of an mmamr checkpoint) must fill every weight
+            (:class:`PretrainedCheckpointMixin`).
     """
 
     def __init__(self,
