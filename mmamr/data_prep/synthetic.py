@@ -73,11 +73,12 @@ THIGH, SHIN, FOOT = 0.42, 0.40, 0.13
 HIP_DROP, HIP_HALF, SHOULDER_HALF = 0.05, 0.09, 0.17
 ANKLE_REST_Y = -(HIP_DROP + THIGH + SHIN)
 HALF_PI = np.pi / 2
-# Kinect v2's skeleton errors, as NTU's raw files have them (metres):
-# per-frame jitter, a slow per-joint drift, hands and feet that snap to
-# the other side's joint for a few frames, and runs of frames in which
-# the body is lost. In TRACKING_FAILURE_RATE of the clips the tracker
-# fits the body badly throughout (FAILED_NOISE_M), as NTU's worst clips.
+# Kinect v2's skeleton errors, of the kinds NTU's raw files show (the
+# sizes, in metres, are our choice; docs/results.md says how they were
+# set): per-frame jitter, a slow per-joint drift, hands and feet that snap
+# to the other side's joint for a few frames, and runs of frames in which
+# the body is lost. In TRACKING_FAILURE_RATE of the clips the tracker fits
+# the body badly throughout (FAILED_NOISE_M), as in NTU's worst clips.
 JITTER_M = 0.015
 DRIFT_M = 0.02
 SNAPS_PER_CLIP = 1.0
