@@ -265,12 +265,3 @@ class InceptionI3D(PretrainedCheckpointMixin, StagedBackbone):
         if self.dropout is not None:
             x = self.dropout(x)
         return x
-
-    def train(self, mode: bool = True) -> 'InceptionI3D':
-        """Set train mode, keeping BatchNorm in eval mode if ``norm_eval``."""
-        super().train(mode)
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-        return self

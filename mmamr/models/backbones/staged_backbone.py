@@ -57,6 +57,9 @@ class StagedBackbone(BaseModule):
 
     num_stages: int
     feat_dim: int
+    # Keep BatchNorm layers in eval mode (statistics frozen) in training;
+    # backbones that offer it set it from their ``norm_eval`` argument.
+    norm_eval: bool = False
 
     @abstractmethod
     def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,6 +126,15 @@ class StagedBackbone(BaseModule):
             except (RuntimeError, ValueError) as error:
                 raise ValueError(f'{where}: {error}') from error
         return shapes
+
+    def train(self, mode: bool = True) -> 'StagedBackbone':
+        """Set train mode, keeping BatchNorm in eval mode if ``norm_eval``."""
+        super().train(mode)
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the whole backbone: ``[N, ...] -> [N, feat_dim]``."""
