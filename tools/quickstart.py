@@ -112,9 +112,10 @@ def parse_args():
     parser.add_argument(
         '--finetune-epochs',
         type=int,
-        default=8,
+        default=4,
         help='epochs of adversarial fine-tuning of the AT and AMR rows '
-        '(AMR on seed 0: 87.5%% clean after 8; docs/results.md)')
+        '(4 keeps the quickstart within 10 minutes on 2 cores; '
+        'docs/results.md)')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
     parser.add_argument(
