@@ -15,13 +15,14 @@
 Every step runs the project's own tools (``tools/train.py`` in
 ``--train-procs`` processes as ``tools/dist_train.sh`` launches it,
 ``tools/test.py`` in ``--eval-procs`` processes as ``tools/dist_test.sh``
-does; each command is echoed) and is
-resumable: rerunning skips what finished. ``--rows`` adds the paper's
-other rows of Table 2 (Madry AT on ✗R, ✗S, ✗RS, trained with the same
-budget as AMR; MinSim, ExFMem, MinSim+ExFMem; ``tools/benchmark_suite.sh``
-runs them all). Results land in ``work_dirs/quickstart`` (``summary.json``,
-``tables.md``, and one directory per row with its logs, checkpoints and
-``robustness.json``).
+does; each command is echoed) and is resumable: rerunning skips what
+finished. ``--rows`` adds the paper's other rows of Table 2 (Madry AT on
+✗R, ✗S, ✗RS, trained with the same budget as AMR; MinSim, ExFMem,
+MinSim+ExFMem; ``tools/benchmark_suite.sh`` runs them all);
+``--autoattack`` evaluates every row a second time with APGD-CE and
+AutoAttack, and the tables gain both. Results land in
+``work_dirs/quickstart`` (``summary.json``, ``tables.md``, and one
+directory per row with its logs, checkpoints and ``robustness.json``).
 Run through ``bash tools/quickstart.sh``, which installs what it needs.
 """
 import argparse
@@ -45,6 +46,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The paper's evaluation (§4.2), tools/test.py's defaults: ε = 8/255 on
 # both modalities, α = 2/255, PGD with 20 steps, CW by 30 PGD steps.
 ATTACK_FLAGS = ['--attack', 'fgsm', 'pgd', 'cw']
+# --autoattack: a second evaluation of every row, the parameter-free attacks
+# of Croce & Hein 2020 (APGD-CE alone, then the standard AutoAttack
+# cascade; 100 iterations, 5000 Square queries). Off by default: on 2 CPU
+# cores it costs several times the rest (docs/results.md).
+AUTOATTACK_FLAGS = ['--attack', 'apgd-ce', 'autoattack']
 BASELINE = 'none'
 
 
@@ -116,6 +122,11 @@ def parse_args():
         help='epochs of adversarial fine-tuning of the AT and AMR rows '
         '(4 keeps the quickstart within 10 minutes on 2 cores; '
         'docs/results.md)')
+    parser.add_argument(
+        '--autoattack',
+        action='store_true',
+        help='also evaluate every row with APGD-CE and AutoAttack (into '
+        '<row>/autoattack; the tables gain both). Slow on a CPU')
     parser.add_argument(
         '--workers', type=int, default=2, help='data loading processes')
     parser.add_argument(
@@ -227,7 +238,7 @@ def main():
         env = dict(
             OMP_NUM_THREADS=str(args.threads),
             MKL_NUM_THREADS=str(args.threads))
-    checkpoints, results, seconds = dict(), dict(), dict()
+    checkpoints, results, autoattack, seconds = dict(), dict(), dict(), dict()
     for step, name in enumerate(names, start=2):
         run = runs[name]
         run_dir = osp.join(args.work_dir, name)
@@ -259,9 +270,22 @@ def main():
             env,
             baseline=None if name == BASELINE else results[BASELINE],
             procs=args.eval_procs)
+        if args.autoattack:
+            autoattack[name] = evaluate(
+                run,
+                evaluated,
+                run_dir,
+                ROOT,
+                data['test'],
+                AUTOATTACK_FLAGS,
+                env,
+                baseline=None if name == BASELINE else autoattack[BASELINE],
+                procs=args.eval_procs,
+                stage='autoattack')
         seconds[name] = round(time.time() - began, 1)
-    rows = table_rows([(runs[n].label, results[n]) for n in names],
-                      runs[BASELINE].label)
+    rows = table_rows([(runs[n].label, [results[n]] +
+                        ([autoattack[n]] if autoattack else []))
+                       for n in names], runs[BASELINE].label)
     tables = markdown_tables(rows, runs[BASELINE].label)
     summary = dict(
         rows={
@@ -271,6 +295,7 @@ def main():
                 config=runs[n].config,
                 checkpoint=checkpoints[n],
                 robustness=results[n],
+                autoattack=autoattack.get(n),
                 seconds_this_invocation=seconds[n])
             for n in names
         },

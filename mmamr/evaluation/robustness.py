@@ -33,7 +33,11 @@ Result file (``robustness.json``, ``format`` = :data:`FORMAT`)::
                  "avg_columns": ["rgb", "skeleton", "both"],
                  "ri": {"top1": 60.69, ...} | null},
        ...},
-     "baseline": {"file": "...", "name": "none"} | null}
+     "baseline": {"file": "...", "name": "none"} | null,
+     "per_sample": {"samples": ["S001C001P001R001A001", ...],
+                    "clean": "1101...",
+                    "attacks": {"PGD20": {"rgb": "1001...", ...}, ...}}
+                   | null}
 
 ``columns`` holds only the evaluated targets (``rgb`` = ✗R,
 ``skeleton`` = ✗S, ``both`` = ✗RS).
@@ -45,6 +49,12 @@ other input clean. A model that ignores RGB has −R = ✓RS. It is measured
 for models with both modalities only, and is ``null`` otherwise (also
 when the run switched it off); files written before it existed lack the
 key, which reads as ``null``.
+
+``per_sample`` is the top-1 hit of every test sample (``'1'`` correct,
+``'0'`` not; one character per sample, in ``samples``' order), clean and
+per attack and target: what compares two attacks sample by sample
+(:mod:`mmamr.evaluation.per_sample`). Files written before it existed
+lack it (``null``).
 """
 import json
 import os.path as osp
@@ -100,7 +110,8 @@ def summarize(name: Optional[str],
               topk: Sequence[int],
               seed: Optional[int] = None,
               modalities: Optional[Sequence[str]] = None,
-              reliance: Optional[Mapping[str, Accuracy]] = None) -> dict:
+              reliance: Optional[Mapping[str, Accuracy]] = None,
+              per_sample: Optional[dict] = None) -> dict:
     """Assemble a result dict (the JSON schema above), without RI.
 
     Args:
@@ -116,6 +127,8 @@ def summarize(name: Optional[str],
         reliance (dict, optional): ``modality replaced -> 'top1' -> %``
             (−R: ``rgb``, −S: ``skeleton``). Defaults to None (not
             measured).
+        per_sample (dict, optional): Per-sample top-1 hits (the schema
+            above). Defaults to None.
 
     Returns:
         dict: The results; call :func:`add_relative_improvement` next.
@@ -149,7 +162,8 @@ def summarize(name: Optional[str],
         clean=dict(clean),
         reliance=reliance or None,
         attacks=attacks,
-        baseline=None)
+        baseline=None,
+        per_sample=per_sample)
 
 
 def add_relative_improvement(results: dict,
@@ -278,7 +292,33 @@ def check_results(results: object, where: str) -> dict:
         if unknown:
             raise ValueError(f'{where}: reliance has unknown modalities '
                              f'{unknown}; known: {list(RELIANCE)}.')
+    check_per_sample(results, where)
     return results
+
+
+def check_per_sample(results: dict, where: str) -> None:
+    """A per-sample record must have one hit per sample for the clean
+    input and for every attack and target of the file."""
+    record = results.get('per_sample')
+    if record is None:
+        return
+    num = len(record.get('samples', ()))
+    strings = dict(clean=record.get('clean'))
+    for attack, targets in (record.get('attacks') or {}).items():
+        for target, hits in targets.items():
+            strings[f'{attack}/{target}'] = hits
+    for key, hits in strings.items():
+        if not isinstance(hits,
+                          str) or len(hits) != num or set(hits) - {'0', '1'}:
+            raise ValueError(f'{where}: per_sample {key} must be a string '
+                             f"of {num} '0'/'1' (one per sample).")
+    missing = [
+        f'{attack}/{target}' for attack, entry in results['attacks'].items()
+        if attack in record['attacks'] for target in entry['columns']
+        if target not in record['attacks'][attack]
+    ]
+    if missing:
+        raise ValueError(f'{where}: per_sample lacks {missing}.')
 
 
 def load_results(path: str) -> dict:

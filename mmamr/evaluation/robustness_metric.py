@@ -124,7 +124,12 @@ class RobustnessMetric(BaseMetric):
                 for m, score in (
                     sample.get('ablated_pred_scores') or {}).items()
             }
-            self.results.append(dict(label=label, hits=hits, ablated=ablated))
+            self.results.append(
+                dict(
+                    id=sample_id(sample),
+                    label=label,
+                    hits=hits,
+                    ablated=ablated))
 
     def _hits(self, score, label: int) -> List[bool]:
         return topk_hits(score.detach().cpu().float().numpy(), label,
@@ -161,7 +166,9 @@ class RobustnessMetric(BaseMetric):
             configs,
             num_samples=len(results),
             topk=self.topk,
-            reliance=reliance)
+            reliance=reliance,
+            per_sample=(per_sample_record(results, attacks, self.topk.index(1))
+                        if 1 in self.topk else None))
         if self.baseline is not None:
             # The attacks' configs are the run's to compare (the loop
             # does); the numbers are compared here.
@@ -212,6 +219,40 @@ class RobustnessMetric(BaseMetric):
             for k, v in (entry['ri'] or {}).items():
                 flat[f'{attack}/ri/{k}'] = v
         return flat
+
+
+def sample_id(sample: dict) -> Optional[str]:
+    """The name of a test sample in the per-sample record: the clip
+    (``frame_dir``, e.g. ``S001C001P001R001A001``), else the dataset
+    index; None when the sample carries neither."""
+    for key in ('frame_dir', 'sample_idx'):
+        if sample.get(key) is not None:
+            return str(sample[key])
+    return None
+
+
+def per_sample_record(results: List[dict], attacks: Dict[str, Tuple[str, ...]],
+                      top1: int) -> dict:
+    """The top-1 hit of every sample, clean and per attack and target, in
+    the order of the test set (mmengine gathers the processes' results in
+    the dataset's order): what lets two attacks be compared sample by
+    sample (:mod:`mmamr.evaluation.per_sample`). Hits are strings of
+    ``'1'`` (correct) and ``'0'``, one character per sample; ``top1`` is
+    the index of k = 1 in the hit lists."""
+
+    def bits(hit_lists: List[List[bool]]) -> str:
+        return ''.join('1' if hits[top1] else '0' for hits in hit_lists)
+
+    return dict(
+        samples=[r.get('id') for r in results],
+        clean=bits([r['hits']['clean'] for r in results]),
+        attacks={
+            attack: {
+                t: bits([r['hits'][f'{attack}/{t}'] for r in results])
+                for t in targets
+            }
+            for attack, targets in attacks.items()
+        })
 
 
 def attack_targets(results: List[dict]) -> Dict[str, Tuple[str, ...]]:

@@ -2,26 +2,60 @@
 """The study's tables: the paper's Table 2 layout, one table per attack,
 rows = the study's runs, RI against the baseline run."""
 import copy
-from typing import List, Sequence, Tuple
+from typing import List, Sequence, Tuple, Union
 
 from ..evaluation.robustness import (RELIANCE, add_relative_improvement,
                                      load_results, markdown_table,
                                      reliance_values)
+from ..evaluation.robustness_metric import WORST_CASE
 
 
-def table_rows(results_files: Sequence[Tuple[str, str]],
+def merged_results(paths: Sequence[str]) -> dict:
+    """One row's results from several evaluations of the same model on the
+    same test set (the study's attacks, then AutoAttack): the attacks of
+    the later files are added after the first file's. Each file's
+    ``worst-case`` is over its own attacks only, so only the first one's
+    is kept; an attack name already present is an error."""
+    results = load_results(paths[0])
+    record = results.get('per_sample')
+    for path in paths[1:]:
+        more = load_results(path)
+        if more['clean'] != results['clean'] or more['num_samples'] != results[
+                'num_samples']:
+            raise ValueError(f'{path} and {paths[0]} disagree on the clean '
+                             'accuracy or the test set: not one model.')
+        for attack, entry in more['attacks'].items():
+            if attack == WORST_CASE:
+                continue
+            if attack in results['attacks']:
+                raise ValueError(f'{attack} is in both {paths[0]} and '
+                                 f'{path}.')
+            results['attacks'][attack] = entry
+            if record is not None and more.get('per_sample') is not None:
+                record['attacks'][attack] = more['per_sample']['attacks'][
+                    attack]
+    return results
+
+
+def table_rows(results_files: Sequence[Tuple[str, Union[str, Sequence[str]]]],
                baseline_label: str) -> List[Tuple[str, dict]]:
     """Load the runs' ``robustness.json`` and fill every row's RI against
     the baseline row (the baseline's own RI is 0 by Eq. 14).
 
     Args:
-        results_files (Sequence[tuple[str, str]]): ``(row label, path)``.
+        results_files (Sequence[tuple]): ``(row label, path)``, or
+            ``(row label, [path, ...])`` for a row evaluated in several
+            runs (:func:`merged_results`).
         baseline_label (str): The label of the baseline row.
 
     Returns:
         list[tuple[str, dict]]: ``(row label, result dict)``.
     """
-    rows = [(label, load_results(path)) for label, path in results_files]
+    rows = [
+        (label,
+         merged_results([paths] if isinstance(paths, str) else list(paths)))
+        for label, paths in results_files
+    ]
     labels = [label for label, _ in rows]
     if baseline_label not in labels:
         raise ValueError(f'Baseline row {baseline_label!r} is not among '

@@ -178,10 +178,16 @@ def evaluate(run: StudyRun,
              attack_flags: List[str],
              env: dict,
              baseline: Optional[str] = None,
-             procs: int = 1) -> str:
+             procs: int = 1,
+             stage: str = 'test') -> str:
     """Evaluate ``checkpoint`` under ``attack_flags`` (``tools/test.py``'s
     robustness flags) on the test data of ``data_options``; return its
     ``robustness.json``.
+
+    ``stage`` names the evaluation, so that a run can have several, each
+    resumable on its own: ``'test'`` (the study's attacks) writes to
+    ``run_dir/robustness`` with marker ``test.done``; another name, e.g.
+    ``'autoattack'``, to ``run_dir/<stage>`` with ``<stage>.done``.
 
     ``procs`` > 1 splits the test set over that many processes
     (``tools/dist_test.sh``'s launch), which report exactly the numbers of
@@ -190,11 +196,12 @@ def evaluate(run: StudyRun,
     clip's result does not depend on its batch mates and the split changes
     the time only.
     """
-    test_dir = osp.join(run_dir, 'robustness')
-    marker = osp.join(run_dir, 'test.done')
+    test_dir = osp.join(run_dir, 'robustness' if stage == 'test' else stage)
+    marker = osp.join(run_dir, f'{stage}.done')
+    what = 'evaluated' if stage == 'test' else f'{stage} evaluated'
     done = _read_marker(marker)
     if done is not None:
-        print_log(f'  [{run.name}] evaluated already: {done}', 'current')
+        print_log(f'  [{run.name}] {what} already: {done}', 'current')
         return done
     args = launch_args('tools/test.py', procs) + [
         run.config, checkpoint, '--work-dir', test_dir
@@ -202,12 +209,12 @@ def evaluate(run: StudyRun,
     if baseline is not None:
         args += ['--baseline', baseline]
     args += ['--cfg-options'] + list(data_options)
-    print_log(f'  [{run.name}] evaluating under attack', 'current')
+    print_log(f'  [{run.name}] evaluating under attack ({stage})', 'current')
     start = time.time()
-    run_tool(args, osp.join(run_dir, 'test_console.log'), root, env)
+    run_tool(args, osp.join(run_dir, f'{stage}_console.log'), root, env)
     results = osp.join(test_dir, 'robustness.json')
     write_text_atomic(results + '\n', marker)
     print_log(
-        f'  [{run.name}] evaluated in {time.time() - start:.0f} s: '
+        f'  [{run.name}] {what} in {time.time() - start:.0f} s: '
         f'{results}', 'current')
     return results
