@@ -17,13 +17,22 @@ def merged_results(paths: Sequence[str]) -> dict:
     ``worst-case`` is over its own attacks only, so only the first one's
     is kept; an attack name already present is an error."""
     results = load_results(paths[0])
-    record = results.get('per_sample')
     for path in paths[1:]:
         more = load_results(path)
         if more['clean'] != results['clean'] or more['num_samples'] != results[
                 'num_samples']:
             raise ValueError(f'{path} and {paths[0]} disagree on the clean '
                              'accuracy or the test set: not one model.')
+        record, extra = results.get('per_sample'), more.get('per_sample')
+        if record is None and extra is not None:
+            # Per-sample hits of the attacks of the files that have them
+            # (an older file has none).
+            record = results['per_sample'] = dict(extra, attacks=dict())
+        elif record is not None and extra is not None and (
+                record['samples'], record['clean']) != (extra['samples'],
+                                                        extra['clean']):
+            raise ValueError(f'{path} and {paths[0]} disagree on the '
+                             'samples or their clean hits.')
         for attack, entry in more['attacks'].items():
             if attack == WORST_CASE:
                 continue
@@ -31,9 +40,8 @@ def merged_results(paths: Sequence[str]) -> dict:
                 raise ValueError(f'{attack} is in both {paths[0]} and '
                                  f'{path}.')
             results['attacks'][attack] = entry
-            if record is not None and more.get('per_sample') is not None:
-                record['attacks'][attack] = more['per_sample']['attacks'][
-                    attack]
+            if extra is not None:
+                record['attacks'][attack] = extra['attacks'][attack]
     return results
 
 

@@ -173,3 +173,22 @@ def test_a_row_merges_its_autoattack_evaluation(tmp_path):
         table_rows(
             [('None', [paths['none', 'main'],
                        str(tmp_path / 'other.json')])], 'None')
+
+
+def test_a_file_without_record_merges_with_one_that_has_it(tmp_path):
+    """A row evaluated before the record existed keeps its numbers; the
+    AutoAttack file's per-sample hits come through."""
+    main = evaluate([sample('a', 1, 1, {'PGD20/both': 0})])
+    main['per_sample'] = None
+    extra = evaluate([sample('a', 1, 1, {'AutoAttack/both': 1})])
+    paths = [str(tmp_path / 'main.json'), str(tmp_path / 'aa.json')]
+    dump_results(main, paths[0])
+    dump_results(extra, paths[1])
+    (_, row), = table_rows([('None', paths)], 'None')
+    assert row['per_sample']['attacks'] == {'AutoAttack': {'both': '1'}}
+    assert row['attacks']['PGD20']['columns']['both']['top1'] == 0.
+    # Two records must describe the same samples.
+    other = evaluate([sample('b', 1, 1, {'APGD-CE100/both': 1})])
+    dump_results(other, str(tmp_path / 'other.json'))
+    with pytest.raises(ValueError, match='disagree on the samples'):
+        table_rows([('None', paths + [str(tmp_path / 'other.json')])], 'None')

@@ -157,6 +157,10 @@ def test_two_processes_report_what_one_does(checkpoint, synthetic_data,
     assert dist['attacks'] == single['attacks']
     # Per sample, in dataset order, without the padded duplicate.
     assert len(runs['dist'][2]) == len(runs['single'][2]) == TEST_SAMPLES
+    assert dist['per_sample'] == single['per_sample']
+    assert dist['per_sample']['samples'] == [
+        s['frame_dir'] for s in runs['single'][2]
+    ]
     for a, b in zip(runs['single'][2], runs['dist'][2]):
         assert a['gt_label'] == b['gt_label']
         assert set(a['adv_pred_scores']) == set(b['adv_pred_scores']) == {
