@@ -1,0 +1,63 @@
+# Copyright (c) mmamr contributors. All rights reserved.
+"""The parameter-free attacks on the quickstart's models, as measured.
+
+``docs/results/autoattack_seed0_<row>.json`` are the quickstart's None
+and AMR rows (seed 0) evaluated with the study's attacks and with
+``--autoattack`` (APGD-CE alone, then AutoAttack), merged per row by
+:func:`mmamr.study.table_rows`; for None also APGD-T and Square alone
+(commands in docs/results.md, "AutoAttack on the quickstart's models").
+What a reviewer checks before believing the AutoAttack column: APGD-CE is
+at least as strong as PGD-20 on every target, and AutoAttack is at least
+as strong as each of its parts, sample by sample.
+"""
+import os.path as osp
+
+import pytest
+
+from mmamr.evaluation import load_results
+from mmamr.evaluation.per_sample import (autoattack_parts, hits,
+                                         not_weaker_violations)
+from mmamr.evaluation.robustness import COLUMNS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROWS = ('none', 'amr')
+
+
+def measured(row):
+    return load_results(
+        osp.join(ROOT, 'docs', 'results', f'autoattack_seed0_{row}.json'))
+
+
+@pytest.mark.parametrize('row', ROWS)
+def test_apgd_ce_is_at_least_as_strong_as_pgd20(row):
+    attacks = measured(row)['attacks']
+    for target in COLUMNS:
+        apgd = attacks['APGD-CE100']['columns'][target]['top1']
+        assert apgd <= attacks['PGD20']['columns'][target]['top1'], target
+
+
+@pytest.mark.parametrize('row', ROWS)
+def test_autoattack_is_at_least_as_strong_as_each_part(row):
+    results = measured(row)
+    parts = autoattack_parts(results)
+    assert 'APGD-CE100' in parts
+    if row == 'none':
+        assert set(parts) == {'APGD-CE100', 'APGD-T100', 'Square5000'}
+    for part in parts:
+        assert not_weaker_violations(results, 'AutoAttack', part) == {
+            t: []
+            for t in COLUMNS
+        }, part
+
+
+@pytest.mark.parametrize('row', ROWS)
+def test_autoattack_never_counts_a_clean_error_as_robust(row):
+    results = measured(row)
+    clean = hits(results, 'clean', None)
+    assert results['per_sample']['samples'] and len(clean) == results[
+        'num_samples']
+    for target in COLUMNS:
+        assert not (hits(results, 'AutoAttack', target) & ~clean).any()
+        aa = results['attacks']['AutoAttack']['columns'][target]['top1']
+        assert aa == pytest.approx(
+            100 * hits(results, 'AutoAttack', target).mean())
