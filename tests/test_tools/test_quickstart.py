@@ -1,5 +1,5 @@
 # Copyright (c) mmamr contributors. All rights reserved.
-"""The README's main job end to end (``-m slow``, about 11 minutes on
+"""The README's main job end to end (``-m slow``, about 9 minutes on
 2 cores): generate the synthetic data, train None and AMR, attack both
 with FGSM, PGD-20 and CW-30, and check the paper's qualitative findings
 on ``summary.json`` — and that a rerun redoes nothing.
