@@ -103,6 +103,28 @@ def test_evaluate_passes_baseline_and_skips_when_done(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
+def test_a_second_evaluation_stage_is_resumable_on_its_own(
+        tmp_path, monkeypatch):
+    """The quickstart's --autoattack: the same run evaluated again under
+    other attacks, into its own folder with its own marker."""
+    calls = []
+    monkeypatch.setattr(study_run, 'run_tool', fake_tool(calls))
+    args = (RUN, 'ckpt.pth', str(tmp_path), '/repo', ['a=1'])
+    main = study_run.evaluate(*args, ['--attack', 'fgsm'], {})
+    extra = study_run.evaluate(
+        *args, ['--attack', 'apgd-ce', 'autoattack'], {}, stage='autoattack')
+    assert extra == f'{tmp_path}/autoattack/robustness.json' != main
+    assert calls[1][calls[1].index('--attack') +
+                    1:][:2] == ['apgd-ce', 'autoattack']
+    assert osp.isfile(tmp_path / 'autoattack.done')
+    # Both done: neither runs again.
+    assert study_run.evaluate(
+        *args, ['--attack', 'apgd-ce', 'autoattack'], {},
+        stage='autoattack') == extra
+    assert study_run.evaluate(*args, ['--attack', 'fgsm'], {}) == main
+    assert len(calls) == 2
+
+
 def test_evaluate_in_two_processes_launches_like_dist_test(
         tmp_path, monkeypatch):
     calls = []
