@@ -20,7 +20,7 @@ from mmamr.evaluation.per_sample import (autoattack_parts, hits,
 from mmamr.evaluation.robustness import COLUMNS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ROWS = ('none', )
+ROWS = ('none', 'amr')
 
 
 def measured(row):
@@ -28,12 +28,38 @@ def measured(row):
         osp.join(ROOT, 'docs', 'results', f'autoattack_seed0_{row}.json'))
 
 
+# Measured exception, kept visible rather than loosened: on AMR's ✗R,
+# APGD-CE (100 iterations) leaves one clip more correct than PGD-20
+# (59.5 against 59.0 of 200 clips); AutoAttack there is 57.5.
+APGD_CE_WEAKER = {('amr', 'rgb')}
+
+
+@pytest.mark.parametrize('row, target', [
+    pytest.param(
+        row,
+        target,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason='measured: APGD-CE100 59.5 > PGD-20 59.0 on AMR ✗R '
+            '(docs/results.md)')) if (row, target) in APGD_CE_WEAKER else
+    (row, target) for row in ROWS for target in COLUMNS
+])
+def test_apgd_ce_is_at_least_as_strong_as_pgd20(row, target):
+    attacks = measured(row)['attacks']
+    apgd = attacks['APGD-CE100']['columns'][target]['top1']
+    assert apgd <= attacks['PGD20']['columns'][target]['top1']
+
+
 @pytest.mark.parametrize('row', ROWS)
-def test_apgd_ce_is_at_least_as_strong_as_pgd20(row):
+def test_autoattack_is_at_least_as_strong_as_the_papers_attacks(row):
+    """Below PGD-20 and below the per-sample worst case of FGSM, PGD-20
+    and CW-30, on every target."""
     attacks = measured(row)['attacks']
     for target in COLUMNS:
-        apgd = attacks['APGD-CE100']['columns'][target]['top1']
-        assert apgd <= attacks['PGD20']['columns'][target]['top1'], target
+        aa = attacks['AutoAttack']['columns'][target]['top1']
+        for other in ('PGD20', 'worst-case'):
+            assert aa <= attacks[other]['columns'][target]['top1'], (target,
+                                                                     other)
 
 
 @pytest.mark.parametrize('row', ROWS)
@@ -52,10 +78,10 @@ def test_autoattack_is_at_least_as_strong_as_each_part(row):
 def test_autoattack_never_counts_a_clean_error_as_robust(row):
     results = measured(row)
     clean = hits(results, 'clean', None)
-    assert results['per_sample']['samples'] and len(clean) == results[
-        'num_samples']
+    assert results['per_sample']['samples'] and len(
+        clean) == results['num_samples']
     for target in COLUMNS:
         assert not (hits(results, 'AutoAttack', target) & ~clean).any()
         aa = results['attacks']['AutoAttack']['columns'][target]['top1']
-        assert aa == pytest.approx(
-            100 * hits(results, 'AutoAttack', target).mean())
+        assert aa == pytest.approx(100 *
+                                   hits(results, 'AutoAttack', target).mean())
