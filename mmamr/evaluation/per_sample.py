@@ -67,7 +67,4 @@ def not_weaker_violations(results: dict, strong: str,
 def autoattack_parts(results: dict) -> List[str]:
     """The attacks of the file that are parts of AutoAttack's cascade run
     alone (by name: APGD-CE…, APGD-T…, Square…)."""
-    return [
-        a for a in results['attacks'] if a != 'AutoAttack'
-        and a.startswith(AUTOATTACK_PARTS) and not a.startswith('APGD-DLR')
-    ]
+    return [a for a in results['attacks'] if a.startswith(AUTOATTACK_PARTS)]
