@@ -89,6 +89,37 @@ def stub_missing_drn_localizer() -> None:
     sys.modules.setdefault(module.__name__, module)
 
 
+def _vindlu_transformers_names() -> bool:
+    """Whether ``transformers`` has what mmaction2 1.2.0's VindLU imports."""
+    try:
+        import transformers.file_utils  # noqa: F401
+        from transformers.modeling_utils import (  # noqa: F401
+            PreTrainedModel, apply_chunking_to_forward,
+            find_pruneable_heads_and_indices, prune_linear_layer)
+        from transformers.models.beit import modeling_beit  # noqa: F401
+    except Exception:  # any failure is the one mmaction would hit
+        return False
+    return True
+
+
+@_once
+def skip_vindlu_without_its_transformers() -> None:
+    """Keep ``import mmaction.models`` working beside transformers 5.
+
+    mmaction2 1.2.0 imports its VindLU models whenever transformers >= 4.28
+    is installed, from names that transformers 5 removed
+    (``transformers.modeling_utils.apply_chunking_to_forward`` among
+    them), so the import of every model fails on a machine that has a
+    recent transformers for other work (seen on our GPU machines). When the
+    names are missing we take mmaction's own fallback for an install
+    without transformers: VindLU registered as placeholders. mmamr uses no
+    VindLU model.
+    """
+    from mmaction.utils import dependency
+    if dependency.WITH_MULTIMODAL and not _vindlu_transformers_names():
+        dependency.WITH_MULTIMODAL = False
+
+
 def _load_local_checkpoint(filename, map_location=None):
     """mmengine's local loader, with ``weights_only=False`` made explicit."""
     if not osp.isfile(filename):
@@ -256,6 +287,7 @@ def apply_all() -> None:
     """Apply every fix; called by ``import mmamr``."""
     alias_importlib_metadata()
     stub_missing_drn_localizer()
+    skip_vindlu_without_its_transformers()
     load_checkpoints_with_pickled_state()
     init_dist_without_cuda()
     destroy_process_group_at_exit()

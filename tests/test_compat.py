@@ -16,16 +16,21 @@ import numpy as np
 import pytest
 import torch
 
+import mmamr.compat
+
+COMPAT = mmamr.compat.__file__
+
 
 def run_python(code: str, env: dict = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
-                          capture_output=True,
-                          text=True,
-                          env={
-                              **os.environ,
-                              **(env or {})
-                          },
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            **(env or {})
+        },
+        timeout=300)
 
 
 def test_mmaction_models_import_despite_missing_drn():
@@ -61,6 +66,51 @@ def test_mmaction_dependency_utils_without_importlib_metadata():
     unfixed = run_python(block + 'import mmaction.utils.dependency')
     assert unfixed.returncode != 0
     assert 'importlib_metadata' in unfixed.stderr
+
+
+def fake_transformers_5(root) -> dict:
+    """A ``transformers`` as mmaction sees version 5: installed (metadata
+    >= 4.28) but without ``modeling_utils.apply_chunking_to_forward``."""
+    package = root / 'transformers'
+    package.mkdir()
+    (package / '__init__.py').write_text("__version__ = '5.0.0'\n")
+    (package / 'modeling_utils.py').write_text('class PreTrainedModel:\n'
+                                               '    pass\n')
+    info = root / 'transformers-5.0.0.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\n'
+                                   'Name: transformers\nVersion: 5.0.0\n')
+    path = os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')])
+    return dict(PYTHONPATH=path)
+
+
+def test_mmaction_models_import_beside_transformers_5(tmp_path):
+    env = fake_transformers_5(tmp_path)
+    fixed = run_python(
+        """
+        import mmamr, mmaction.models
+        from mmaction.registry import MODELS
+        try:
+            MODELS.build(dict(type='VindLUVQA'))
+        except ImportError as e:
+            print('placeholder:', e)
+        """, env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert 'placeholder:' in fixed.stdout  # VindLU only, refused clearly
+    # Unfixed: every other fix applied (compat.py loaded alone, so that
+    # `import mmamr` does not apply this one), then the model import.
+    unfixed = run_python(
+        f"""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location('compat', {COMPAT!r})
+        compat = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(compat)
+        compat.alias_importlib_metadata()
+        compat.stub_missing_drn_localizer()
+        import mmaction.models
+        """, env)
+    assert unfixed.returncode != 0
+    assert 'transformers' in unfixed.stderr.splitlines()[-1]
 
 
 def test_resume_checkpoint_with_message_hub_loads(tmp_path):

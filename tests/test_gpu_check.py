@@ -5,7 +5,7 @@ GPU check is known to work before a GPU is at hand.
 Not a benchmark: the figures are machine-dependent; what is checked is
 that every figure is there, that the derived ones follow from the
 measured ones, and the invariants that do not depend on the machine
-(FLOP counts, the attack under autocast equal to fp32, the converted
+(FLOP counts, the attack under autocast in fp32, the converted
 video size).
 """
 import json
@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow  # about 20 s on a shared 2-core machine
 
 ROWS = ('forward/backward, fp32', 'AMR training iteration, AMP',
         'PGD step / training step', 'AMR iteration / standard iteration',
-        '✗S PGD-20 branch-cached / naive', 'attack under autocast vs fp32',
+        '✗S PGD-20 branch-cached / naive',
+        'attack under autocast: layers compute in',
         'data loading, 114x64 videos, 0 workers', 'ESTIMATE')
 
 
@@ -70,8 +71,26 @@ def test_flop_counts_follow_the_objective(run):
 
 
 def test_attack_under_autocast_equals_fp32(run):
-    # The D8 fix on this device: bf16 autocast changes no adversarial value.
-    assert run[0]['attack_under_amp']['amp_vs_fp32'] == 0
+    # The D8 fix on this device: under bf16 autocast every layer of the
+    # attack computes in float32, and no adversarial value changes (the
+    # CPU kernels are deterministic: two fp32 calls agree exactly).
+    amp = run[0]['attack_under_amp']
+    assert amp['dtypes'] == ['float32']
+    assert amp['fp32_repeat'] == 0 and amp['amp_vs_fp32'] == 0
+
+
+def test_autocast_check_sees_an_attack_that_keeps_autocast(monkeypatch):
+    # Without D8's fix the same check reports bfloat16 layers.
+    import contextlib
+
+    from mmengine.config import Config
+
+    import mmamr.attacks.base as base
+    monkeypatch.setattr(base, 'full_precision',
+                        lambda inputs: contextlib.nullcontext())
+    args = gpu_check.parse_args(['--tiny', '--device', 'cpu'])
+    check = gpu_check.Check(Config.fromfile(args.config), args)
+    assert 'bfloat16' in check.attack_under_amp()['dtypes']
 
 
 def test_data_check_loads_converted_videos(run):
