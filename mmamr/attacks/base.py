@@ -1,6 +1,6 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """Base class of the multimodal L∞ attacks."""
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Callable, Dict, Iterator, Mapping, Optional, Sequence, Union
 
 import torch
@@ -9,6 +9,7 @@ from torch import nn
 from mmamr.common import MODALITIES, target_modalities, unwrap_model
 from .attacked_forward import AttackedForward
 from .budget import check_budget, check_inside
+from .padding import padding_as_input
 
 Inputs = Dict[str, torch.Tensor]
 # One generator for the whole batch, or one per sample (see uniform_like).
@@ -139,6 +140,10 @@ class Attack:
         fast_path (bool): For a single-modality attack on a model whose
             branches do not interact before fusion, compute the other
             branch's features once. Defaults to True.
+        perturb_padding (bool): Let the attack write into the skeleton's
+            padding too (:func:`~mmamr.attacks.padding.padding_as_input`),
+            the threat model before D7, to measure what D7 changes; never
+            for reported numbers. Defaults to False.
 
     Shape:
         - inputs: ``dict(rgb=[N, (V,) 3, T, H, W], skeleton=[N, (V,) M, T,
@@ -153,7 +158,8 @@ class Attack:
                  targets: str = 'both',
                  targeted: bool = False,
                  model_mode: str = 'eval',
-                 fast_path: bool = True) -> None:
+                 fast_path: bool = True,
+                 perturb_padding: bool = False) -> None:
         self.targets = targets
         self.modalities = target_modalities(targets)
         if eps is None:
@@ -165,6 +171,10 @@ class Attack:
         self.targeted = bool(targeted)
         self.model_mode = model_mode
         self.fast_path = fast_path
+        if not isinstance(perturb_padding, bool):
+            raise TypeError(f'perturb_padding={perturb_padding!r} must be a '
+                            'bool.')
+        self.perturb_padding = perturb_padding
 
     def perturb(self, forward: AttackedForward, clean: Inputs,
                 labels: torch.Tensor,
@@ -223,14 +233,16 @@ class Attack:
             self._check_call(model, inputs, labels, target_labels))
         check_generators(generator, labels.shape[0], type(self).__name__)
         goal = target_labels if self.targeted else labels
-        with torch.enable_grad(), model_mode(model, self.model_mode), \
-                full_precision(inputs):
-            forward = AttackedForward(model, in_float32(inputs),
-                                      self.modalities, labels.shape[0],
-                                      self.fast_path)
-            adv = self.perturb(forward, clean, goal, generator)
-        adv = {m: adv[m].detach() for m in self.modalities}
-        check_inside(adv, clean, self.eps)
+        threat = padding_as_input() if self.perturb_padding else nullcontext()
+        with threat:
+            with torch.enable_grad(), model_mode(model, self.model_mode), \
+                    full_precision(inputs):
+                forward = AttackedForward(model, in_float32(inputs),
+                                          self.modalities, labels.shape[0],
+                                          self.fast_path)
+                adv = self.perturb(forward, clean, goal, generator)
+            adv = {m: adv[m].detach() for m in self.modalities}
+            check_inside(adv, clean, self.eps)
         out = {k: v.detach() for k, v in inputs.items()}
         out.update(adv)
         return out

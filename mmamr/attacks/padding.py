@@ -25,11 +25,41 @@ A single zero joint of a present body is *not* padding here: a missing
 2-D detection (OpenPose's ``0, 0, 0``) is perturbed like any other
 coordinate, because a zero joint is ambiguous in pipelines other than
 ours (mmaction2's ``PreNormalize3D`` puts the centre joint at exactly 0).
+
+:func:`padding_as_input` switches the rule off, for one purpose: to
+measure what it changes (``Attack(perturb_padding=True)``,
+``tools/test.py --perturb-padding``). Numbers measured so are those of
+the threat model this project rejects, never robust accuracies to report.
 """
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 
 # Modalities whose inputs carry zero padding.
 PADDED_MODALITIES = ('skeleton', )
+# Depth of padding_as_input() contexts entered (the rule is off while > 0).
+_padding_as_input = 0
+
+
+@contextmanager
+def padding_as_input() -> Iterator[None]:
+    """Inside, the attacks may perturb padding like any other coordinate
+    (the threat model before DESIGN.md D7): :func:`keep_padding` restores
+    nothing and :func:`padding_changed` reports nothing. For measuring what
+    D7 changes only. Not thread-safe: it switches the rule for the process.
+    """
+    global _padding_as_input
+    _padding_as_input += 1
+    try:
+        yield
+    finally:
+        _padding_as_input -= 1
+
+
+def padded(modality: str) -> bool:
+    """Whether ``modality``'s padding is protected now."""
+    return modality in PADDED_MODALITIES and _padding_as_input == 0
 
 
 def padding_mask(clean: torch.Tensor) -> torch.Tensor:
@@ -62,9 +92,10 @@ def keep_padding(adv: torch.Tensor, clean: torch.Tensor,
 
     Returns:
         torch.Tensor: ``adv`` where ``clean`` is not padding, ``clean``
-        (exact zeros) where it is.
+        (exact zeros) where it is; ``adv`` inside
+        :func:`padding_as_input`.
     """
-    if modality not in PADDED_MODALITIES:
+    if not padded(modality):
         return adv
     return torch.where(padding_mask(clean), clean, adv)
 
@@ -72,7 +103,7 @@ def keep_padding(adv: torch.Tensor, clean: torch.Tensor,
 def padding_changed(adv: torch.Tensor, clean: torch.Tensor,
                     modality: str) -> bool:
     """Whether ``adv`` differs from ``clean`` anywhere in its padding."""
-    if modality not in PADDED_MODALITIES:
+    if not padded(modality):
         return False
     pad = padding_mask(clean).expand_as(clean)
     return not torch.equal(adv[pad], clean[pad])

@@ -123,6 +123,13 @@ def add_robust_args(parser: argparse.ArgumentParser) -> None:
         help='PGD/CW keep per sample the worst iterate (a misclassified '
         'one if any), not the last (the paper\'s)')
     group.add_argument(
+        '--perturb-padding',
+        action='store_true',
+        help='let the attacks write into the skeleton padding too (absent '
+        'bodies and frames; the threat model before DESIGN.md D7), to '
+        'measure what keeping it changes; the attacks are named '
+        'e.g. PGD20-padding. Not for reported robust accuracies')
+    group.add_argument(
         '--attack-seed',
         type=int,
         help='seed of the per-sample random starts (default 0)')
@@ -161,6 +168,8 @@ def check_robust_args(args: argparse.Namespace) -> None:
     ]
     if args.no_random_start:
         given.append('--no-random-start')
+    if getattr(args, 'perturb_padding', False):
+        given.append('--perturb-padding')
     given += run_flags(args)
     attacks = args.attack or []
     if getattr(args, 'sanity', False):
@@ -220,7 +229,10 @@ def check_sanity_args(args: argparse.Namespace, given: List[str]) -> None:
                                  ('--kappa', args.kappa), ('--baseline',
                                                            args.baseline),
                                  ('--no-random-start',
-                                  args.no_random_start or None)) if value
+                                  args.no_random_start or None),
+                                 ('--perturb-padding',
+                                  getattr(args, 'perturb_padding', None)))
+        if value
     ]
     excluded += run_flags(args)
     if excluded:
@@ -290,11 +302,14 @@ def attack_configs(args: argparse.Namespace) -> List[dict]:
             cfg['queries'] = args.queries or DEFAULT_QUERIES
         if attack == 'cw' and args.kappa is not None:
             cfg['kappa'] = args.kappa
+        padding = getattr(args, 'perturb_padding', False)
+        if padding:
+            cfg['perturb_padding'] = True
         # PGD20, APGD-CE100, Square5000; AutoAttack's settings are many.
         count = '' if attack == 'autoattack' else cfg.get(
             'steps', cfg.get('queries', ''))
         cfg['name'] = (f'{ATTACK_NAMES.get(attack, cfg["type"])}{count}'
-                       f'{run_suffix(cfg)}')
+                       f'{run_suffix(cfg)}{"-padding" if padding else ""}')
         configs.append(cfg)
     return configs
 

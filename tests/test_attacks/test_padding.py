@@ -12,7 +12,8 @@ from torch import nn
 from mmamr.attacks import CW, FGSM, PGD, Attack
 from mmamr.attacks.budget import project
 from mmamr.attacks.functional import pgd as functional_pgd
-from mmamr.attacks.padding import keep_padding, padding_mask
+from mmamr.attacks.padding import (keep_padding, padding_as_input,
+                                   padding_mask)
 from mmamr.utils import init_weights_quietly
 
 EPS = dict(rgb=8 / 255, skeleton=8 / 255)
@@ -157,6 +158,56 @@ def test_an_attack_writing_into_padding_is_refused():
     inputs = padded_inputs(3, n=2)
     with pytest.raises(RuntimeError, match='padding'):
         Ghost(eps=EPS, targets='skeleton')(model, inputs, torch.tensor([0, 1]))
+
+
+def test_perturb_padding_measures_the_old_threat_model():
+    """``perturb_padding=True`` (what ``--perturb-padding`` measures): the
+    same attacks write into padding and move the logits through it; the
+    rule holds again for every other attack and after the call."""
+
+    class SecondBody(nn.Module):
+        modalities = ('skeleton', )
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(T * V * 3, K)
+
+        def forward(self, inputs):
+            return self.fc(inputs['skeleton'][:, 1].flatten(1))
+
+    torch.manual_seed(0)
+    model = SecondBody()
+    inputs = {'skeleton': padded_inputs(3)['skeleton']}
+    labels = torch.tensor([0, 1, 2, 3])
+    pad = padding_of(inputs['skeleton'])
+    with torch.no_grad():
+        clean = model(inputs)
+    kwargs = dict(eps=EPS, targets='skeleton', perturb_padding=True)
+    for attack in (FGSM(**kwargs), PGD(alpha=ALPHA, steps=3, **kwargs)):
+        adv = attack(model, inputs, labels)['skeleton']
+        assert (adv[pad] != 0).any(), attack
+        assert (adv - inputs['skeleton']).abs().max() <= EPS['skeleton'] + 1e-6
+        with torch.no_grad():
+            assert not torch.equal(model({'skeleton': adv}), clean), attack
+    kept = PGD(
+        alpha=ALPHA, steps=3, eps=EPS, targets='skeleton')(model, inputs,
+                                                           labels)['skeleton']
+    assert (kept[pad] == 0).all()
+    with pytest.raises(TypeError, match='perturb_padding'):
+        PGD(eps=EPS, perturb_padding='yes')
+
+
+def test_padding_as_input_is_scoped():
+    clean = padded_inputs(3, n=2)['skeleton']
+    far = clean + 1
+    with padding_as_input():
+        with padding_as_input():
+            pass
+        assert torch.equal(keep_padding(far, clean, 'skeleton'), far)
+    with pytest.raises(ValueError):
+        with padding_as_input():
+            raise ValueError
+    assert (keep_padding(far, clean, 'skeleton')[padding_of(clean)] == 0).all()
 
 
 def test_projection_restores_padding_and_only_for_the_skeleton():

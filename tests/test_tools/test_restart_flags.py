@@ -1,6 +1,8 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """tools/test.py's --restarts and --best-iterate -> PGD/CW configs that
-build, named apart from the paper's single run."""
+build, named apart from the paper's single run; --perturb-padding ->
+attacks that may write into the skeleton padding, named apart so that
+they are never read as the project's numbers."""
 import importlib.util
 import sys
 
@@ -71,6 +73,19 @@ def test_defaults_keep_the_papers_configs(test_tool, monkeypatch):
     assert attacks[0]['name'] == 'PGD20x3'
 
 
+def test_perturb_padding_reaches_every_attack_under_its_own_name(
+        test_tool, monkeypatch):
+    attacks = attacks_of(test_tool, monkeypatch, '--attack', 'fgsm', 'pgd',
+                         'apgd-ce', '--perturb-padding')
+    assert [a['name'] for a in attacks
+            ] == ['FGSM-padding', 'PGD20-padding', 'APGD-CE100-padding']
+    for cfg in attacks:
+        assert build_attack(built(cfg)).perturb_padding is True
+    plain = attacks_of(test_tool, monkeypatch, '--attack', 'pgd')
+    assert 'perturb_padding' not in plain[0]
+    assert build_attack(built(plain[0])).perturb_padding is False
+
+
 @pytest.mark.parametrize(
     'flags,message',
     [(['--attack', 'fgsm', '--restarts', '2'], '--restarts has no effect'),
@@ -78,7 +93,9 @@ def test_defaults_keep_the_papers_configs(test_tool, monkeypatch):
      (['--attack', 'pgd', '--restarts', '0'], 'must be >= 1'),
      (['--attack', 'pgd', '--restarts', '2', '--no-random-start'
        ], 'needs random starts'), (['--restarts', '2'], 'need --attack'),
-     (['--sanity', '--best-iterate'], 'drop --best-iterate')])
+     (['--sanity', '--best-iterate'], 'drop --best-iterate'),
+     (['--perturb-padding'], 'need --attack'),
+     (['--sanity', '--perturb-padding'], 'drop --perturb-padding')])
 def test_inconsistent_flags_are_clear_errors(test_tool, monkeypatch, capsys,
                                              flags, message):
     with pytest.raises(SystemExit) as exc:
