@@ -76,7 +76,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override the config, e.g. the test data paths')
+        help='override the config\'s test data, e.g. '
+        'test_dataloader.dataset.ann_file=... (the model is built from the '
+        'config file as it is)')
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f'--seeds {args.seeds} must be >= 1.')
