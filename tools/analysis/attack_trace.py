@@ -88,7 +88,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def test_samples(cfg: Config, clips: List[str]) -> Dict[str, dict]:
+def named_clips(cfg: Config, clips: List[str]) -> Dict[str, dict]:
     """``clip -> data sample`` of the config's test set (pipeline run)."""
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope', 'mmaction')):
@@ -147,7 +147,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     model = load_model(args.config, args.checkpoint)
-    samples = test_samples(cfg, args.clips)
+    samples = named_clips(cfg, args.clips)
     configs = attack_configs(args)
     out = dict(
         config=args.config,
