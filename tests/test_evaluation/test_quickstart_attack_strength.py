@@ -22,7 +22,7 @@ from mmamr.evaluation.per_sample import (autoattack_parts, hits,
 from mmamr.evaluation.robustness import COLUMNS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'amr')
+ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'exfmem', 'amr')
 
 
 def measured(row):
