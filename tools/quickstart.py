@@ -96,6 +96,18 @@ def study_runs(finetune_epochs: int) -> dict:
     return {run.name: run for run in rows}
 
 
+def row_order(runs: dict, rows: list) -> list:
+    """The rows to run, in order: the baseline first, and each row after
+    the row whose model it reuses (``--rows minsim_exfmem`` alone also
+    runs MinSim, finished or not, for its checkpoint)."""
+    names = [BASELINE]
+    for name in rows:
+        for needed in (runs[name].reuse, name):
+            if needed is not None and needed not in names:
+                names.append(needed)
+    return names
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description='mmamr quickstart')
     parser.add_argument(
@@ -221,7 +233,7 @@ def main():
     args = parse_args()
     start = time.time()
     runs = study_runs(args.finetune_epochs)
-    names = [BASELINE] + [r for r in dict.fromkeys(args.rows) if r != BASELINE]
+    names = row_order(runs, args.rows)
     print_log(f'[1/{len(names) + 2}] Synthetic dataset in {args.data_root}',
               'current')
     ann_file = prepare_data(args.data_root, args.seed, args.workers,

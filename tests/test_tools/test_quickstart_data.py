@@ -1,7 +1,7 @@
 # Copyright (c) mmamr contributors. All rights reserved.
 """The quickstart's data step (``tools/quickstart.py``) on a rerun: a
 finished conversion is skipped, neither redone nor refused as an
-overwrite; a pickle of other samples is replaced."""
+overwrite; a pickle of other samples is replaced. And its row order."""
 import importlib.util
 
 import mmengine
@@ -49,3 +49,16 @@ def test_a_data_folder_made_with_other_options_stops_with_advice(tmp_path):
         raise AssertionError('a folder made with seed 0 was reused for 1')
     assert message.startswith('error: ') and root in message
     assert 'seed' in message and '--data-root' in message
+
+
+def test_a_row_runs_after_the_row_whose_model_it_reuses():
+    quickstart = load_quickstart()
+    runs = quickstart.study_runs(4)
+    assert quickstart.row_order(
+        runs, ['minsim_exfmem']) == ['none', 'minsim', 'minsim_exfmem']
+    assert quickstart.row_order(runs,
+                                ['amr', 'none', 'amr']) == ['none', 'amr']
+    assert quickstart.row_order(runs, ['minsim_exfmem', 'minsim']) == [
+        'none', 'minsim', 'minsim_exfmem'
+    ]
+    assert quickstart.row_order(runs, ['exfmem']) == ['none', 'exfmem']
