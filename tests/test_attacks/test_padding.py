@@ -65,6 +65,23 @@ def padding_of(skeleton):
     return pad
 
 
+class SecondBody(nn.Module):
+    """A skeleton model that reads only the second body slot."""
+    modalities = ('skeleton', )
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(T * V * 3, K)
+
+    def forward(self, inputs):
+        return self.fc(inputs['skeleton'][:, 1].flatten(1))
+
+
+def second_body_model():
+    torch.manual_seed(0)
+    return SecondBody()
+
+
 def all_attacks(targets):
     kwargs = dict(eps=EPS, targets=targets)
     return [
@@ -99,18 +116,7 @@ def test_logits_cannot_be_moved_through_padding():
     no attack moves its output; with a person in the slot it does (the
     model is sensitive, so the first check is not vacuous)."""
 
-    class SecondBody(nn.Module):
-        modalities = ('skeleton', )
-
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(T * V * 3, K)
-
-        def forward(self, inputs):
-            return self.fc(inputs['skeleton'][:, 1].flatten(1))
-
-    torch.manual_seed(0)
-    model = SecondBody()
+    model = second_body_model()
     inputs = {'skeleton': padded_inputs(3)['skeleton']}
     labels = torch.tensor([0, 1, 2, 3])
     with torch.no_grad():
@@ -165,18 +171,7 @@ def test_perturb_padding_measures_the_old_threat_model():
     same attacks write into padding and move the logits through it; the
     rule holds again for every other attack and after the call."""
 
-    class SecondBody(nn.Module):
-        modalities = ('skeleton', )
-
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(T * V * 3, K)
-
-        def forward(self, inputs):
-            return self.fc(inputs['skeleton'][:, 1].flatten(1))
-
-    torch.manual_seed(0)
-    model = SecondBody()
+    model = second_body_model()
     inputs = {'skeleton': padded_inputs(3)['skeleton']}
     labels = torch.tensor([0, 1, 2, 3])
     pad = padding_of(inputs['skeleton'])
