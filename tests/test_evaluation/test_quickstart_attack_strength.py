@@ -2,7 +2,7 @@
 """The parameter-free attacks on the quickstart's models, as measured.
 
 ``docs/results/autoattack_seed0_<row>.json`` are the quickstart's None
-and AMR rows (seed 0), and the suite's AT ✗RS row on the same data,
+and AMR rows (seed 0) and the suite's other rows on the same data,
 evaluated with the study's attacks and with
 ``--autoattack`` (APGD-CE alone, then AutoAttack), merged per row by
 ``tools/analysis/attack_strength.py`` (commands in docs/results.md,
@@ -22,7 +22,8 @@ from mmamr.evaluation.per_sample import (autoattack_parts, hits,
 from mmamr.evaluation.robustness import COLUMNS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'exfmem', 'amr')
+ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'exfmem',
+        'minsim_exfmem', 'amr')
 
 
 def measured(row):
