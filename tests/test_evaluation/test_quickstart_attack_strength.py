@@ -4,7 +4,8 @@
 ``docs/results/autoattack_seed0_<row>.json`` are the quickstart's None
 and AMR rows (seed 0) and the suite's other rows on the same data,
 evaluated with the study's attacks and with
-``--autoattack`` (APGD-CE alone, then AutoAttack), merged per row by
+``--autoattack`` (APGD-CE alone, then AutoAttack; APGD-T and Square alone
+too on the quickstart's models, PARTS_RUN), merged per row by
 ``tools/analysis/attack_strength.py`` (commands in docs/results.md,
 "AutoAttack and the sanity checks on the quickstart's models").
 What a reviewer checks before believing the AutoAttack column: APGD-CE is
@@ -24,6 +25,13 @@ from mmamr.evaluation.robustness import COLUMNS
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'exfmem',
         'minsim_exfmem', 'amr')
+
+# AutoAttack's parts run alone beyond APGD-CE (`tools/test.py --attack
+# apgd-t` / `square`; Square alone on None was not run).
+PARTS_RUN = {
+    'none': ['APGD-CE100', 'APGD-T100'],
+    'amr': ['APGD-CE100', 'APGD-T100', 'Square5000'],
+}
 
 
 def measured(row):
@@ -78,15 +86,45 @@ def test_autoattack_is_at_least_as_strong_as_the_papers_attacks(row):
 def test_autoattack_is_at_least_as_strong_as_each_part(row):
     results = measured(row)
     parts = autoattack_parts(results)
-    # Run alone: APGD-CE on every row, APGD-T too on None (Square alone
-    # costs about as much as AutoAttack itself; not run).
-    assert parts == (['APGD-CE100', 'APGD-T100']
-                     if row == 'none' else ['APGD-CE100'])
+    # Run alone: APGD-CE on every row; APGD-T and Square too on the
+    # quickstart's models (not on None's Square: see PARTS_RUN).
+    assert parts == PARTS_RUN.get(row, ['APGD-CE100'])
     for part in parts:
         assert not_weaker_violations(results, 'AutoAttack', part) == {
             t: []
             for t in COLUMNS
         }, part
+
+
+@pytest.mark.parametrize('row', sorted(PARTS_RUN))
+def test_apgd_t_alone_is_autoattack_on_the_quickstart_models(row):
+    """Measured (docs/results.md): APGD-T fools every clip APGD-CE fools,
+    and nothing is left for the Square stage."""
+    results = measured(row)
+    for target in COLUMNS:
+        apgd_t = hits(results, 'APGD-T100', target)
+        assert (apgd_t == hits(results, 'AutoAttack', target)).all()
+        assert not (apgd_t & ~hits(results, 'APGD-CE100', target)).any()
+
+
+@pytest.mark.parametrize(
+    'row', [row for row in ROWS if 'Square5000' in PARTS_RUN.get(row, [])])
+def test_square_alone_finds_no_gradient_masking(row):
+    """The score-based attack, which needs no gradient, is weaker than the
+    white-box APGD-CE on every target and fools no clip that APGD-T, the
+    gradient-based part of AutoAttack, leaves correct."""
+    results = measured(row)
+    attacks = results['attacks']
+    for target in COLUMNS:
+        top1 = {
+            a: attacks[a]['columns'][target]['top1']
+            for a in ('Square5000', 'APGD-CE100')
+        }
+        assert top1['Square5000'] > top1['APGD-CE100'], (target, top1)
+    assert not_weaker_violations(results, 'APGD-T100', 'Square5000') == {
+        t: []
+        for t in COLUMNS
+    }
 
 
 @pytest.mark.parametrize('row', ROWS)
