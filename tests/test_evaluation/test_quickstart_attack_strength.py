@@ -27,9 +27,9 @@ ROWS = ('none', 'at_rgb', 'at_skeleton', 'at_both', 'minsim', 'exfmem',
         'minsim_exfmem', 'amr')
 
 # AutoAttack's parts run alone beyond APGD-CE (`tools/test.py --attack
-# apgd-t` / `square`; Square alone on None was not run).
+# apgd-t` / `square`).
 PARTS_RUN = {
-    'none': ['APGD-CE100', 'APGD-T100'],
+    'none': ['APGD-CE100', 'APGD-T100', 'Square5000'],
     'amr': ['APGD-CE100', 'APGD-T100', 'Square5000'],
 }
 
@@ -87,7 +87,7 @@ def test_autoattack_is_at_least_as_strong_as_each_part(row):
     results = measured(row)
     parts = autoattack_parts(results)
     # Run alone: APGD-CE on every row; APGD-T and Square too on the
-    # quickstart's models (not on None's Square: see PARTS_RUN).
+    # quickstart's models.
     assert parts == PARTS_RUN.get(row, ['APGD-CE100'])
     for part in parts:
         assert not_weaker_violations(results, 'AutoAttack', part) == {
