@@ -101,10 +101,15 @@ def row_order(runs: dict, rows: list) -> list:
     the row whose model it reuses (``--rows minsim_exfmem`` alone also
     runs MinSim, finished or not, for its checkpoint)."""
     names = [BASELINE]
+
+    def add(name):
+        if runs[name].reuse is not None:
+            add(runs[name].reuse)
+        if name not in names:
+            names.append(name)
+
     for name in rows:
-        for needed in (runs[name].reuse, name):
-            if needed is not None and needed not in names:
-                names.append(needed)
+        add(name)
     return names
 
 
